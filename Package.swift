@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+// The model-compression toolchain: six command-line tools over one checkpoint-format library.
+import PackageDescription
+
+/// A C library from Debian, found through pkg-config.
+func systemLibrary(_ name: String, pkgConfig: String, apt: [String]) -> Target {
+    .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt(apt)])
+}
+
+let package = Package(
+    name: "neuraltools",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mstat", targets: ["mstat"]),
+        .library(name: "Checkpoint", targets: ["Checkpoint"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        systemLibrary("CZstd", pkgConfig: "libzstd", apt: ["libzstd-dev"]),
+        systemLibrary("CLZ4", pkgConfig: "liblz4", apt: ["liblz4-dev"]),
+        systemLibrary("COpenBLAS", pkgConfig: "openblas", apt: ["libopenblas-dev"]),
+        systemLibrary("CXXHash", pkgConfig: "libxxhash", apt: ["libxxhash-dev"]),
+
+        .target(name: "Kernels", dependencies: ["COpenBLAS"]),
+        .target(name: "Checkpoint", dependencies: ["Kernels"]),
+        .target(name: "ToolSupport", dependencies: [
+            "Checkpoint",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "mstat", dependencies: ["ToolSupport", "Checkpoint", "Kernels"]),
+
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
+        .testTarget(name: "ToolTests", dependencies: ["Checkpoint"]),
+    ]
+)

@@ -1,0 +1,297 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The on-disk format of a checkpoint, as detected from its first bytes.
+public enum CheckpointFormat: String, Sendable {
+    case safetensors
+    case gguf = "GGUF"
+    case shardedSafetensors = "safetensors (sharded)"
+}
+
+/// A piece of one tensor's bytes, delivered in data order while a checkpoint streams.
+public struct TensorChunk {
+    /// Index into `Checkpoint.tensors`.
+    public let tensorIndex: Int
+    /// Offset of `bytes` within the tensor's bytes (a multiple of its type's block size).
+    public let byteOffset: Int
+    public let bytes: UnsafeRawBufferPointer
+}
+
+/// One checkpoint in any supported format: ordered named tensors with type, shape and metadata, and lazy
+/// access to their bytes. Files are memory-mapped (random access); pipes are read once, in data order.
+public final class Checkpoint {
+    /// The path as given, or "<stdin>".
+    public let name: String
+    public let format: CheckpointFormat
+    /// Tensors in the order the file lists them.
+    public let tensors: [TensorInfo]
+    /// Metadata in file order (safetensors metadata as strings).
+    public let metadata: [(key: String, value: GGUFValue)]
+    /// The parsed safetensors header (single-file safetensors only).
+    public let safetensorsHeader: SafetensorsHeader?
+    /// The parsed GGUF header (GGUF only).
+    public let ggufHeader: GGUFHeader?
+    /// Total bytes of the file(s), when known.
+    public let fileSize: Int?
+
+    private enum Storage {
+        /// Mapped shard files, each with the file offset of its data section; `shardOf[i]` for tensor i.
+        case mapped(shards: [MappedFile], dataStart: [Int], shardOf: [Int])
+        case stream(StreamReader)
+    }
+    private let storage: Storage
+    private var streamConsumed = false
+
+    private init(name: String, format: CheckpointFormat, tensors: [TensorInfo], metadata: [(key: String, value: GGUFValue)],
+                 safetensorsHeader: SafetensorsHeader? = nil, ggufHeader: GGUFHeader? = nil, fileSize: Int?, storage: Storage) {
+        self.name = name
+        self.format = format
+        self.tensors = tensors
+        self.metadata = metadata
+        self.safetensorsHeader = safetensorsHeader
+        self.ggufHeader = ggufHeader
+        self.fileSize = fileSize
+        self.storage = storage
+    }
+
+    /// True when tensors can be read in any order (a file, not a pipe).
+    public var isRandomAccess: Bool {
+        if case .mapped = storage { return true }
+        return false
+    }
+
+    /// The index of the tensor named `name`, or nil.
+    public func index(of name: String) -> Int? { tensors.firstIndex { $0.name == name } }
+
+    /// Tensor indices in the order their bytes appear.
+    public var dataOrder: [Int] {
+        tensors.indices.sorted { (tensors[$0].dataOffset, $0) < (tensors[$1].dataOffset, $1) }
+    }
+
+    /// Total stored bytes of all tensors.
+    public var tensorBytes: Int { tensors.reduce(0) { $0 + $1.byteCount } }
+
+    /// Total elements of all tensors.
+    public var parameterCount: Int { tensors.reduce(0) { $0 + $1.elementCount } }
+
+    /// The bytes of tensor `index`, in place (random-access checkpoints only).
+    public func bytes(of index: Int) throws -> UnsafeRawBufferPointer {
+        guard case .mapped(let shards, let dataStart, let shardOf) = storage else {
+            throw CheckpointError(file: name, "random access to tensors needs a file, not a pipe")
+        }
+        let tensor = tensors[index]
+        let shard = shardOf[index]
+        let start = dataStart[shard] + tensor.dataOffset
+        return UnsafeRawBufferPointer(rebasing: shards[shard].bytes[start..<(start + tensor.byteCount)])
+    }
+
+    /// Decodes tensor `index` to Float (random-access checkpoints only).
+    public func floats(of index: Int) throws -> [Float] {
+        let tensor = tensors[index]
+        let raw = try bytes(of: index)
+        return try [Float](unsafeUninitializedCapacity: tensor.elementCount) { buffer, count in
+            do { try ElementCodec.decode(tensor.type, raw, into: buffer) } catch let error as FormatError {
+                throw CheckpointError(file: name, "tensor '\(tensor.name)': \(error.message)")
+            }
+            count = tensor.elementCount
+        }
+    }
+
+    /// Delivers every tensor's bytes in data order, in chunks of at most about `chunkBytes` (whole blocks).
+    /// A pipe can be streamed once; memory stays bounded by one chunk.
+    public func streamTensors(chunkBytes: Int = 8 << 20, _ body: (TensorChunk) throws -> Void) throws {
+        // Big enough for one step of any type (the largest ggml block is under 512 bytes).
+        var buffer: UnsafeMutableRawBufferPointer?
+        defer { buffer?.deallocate() }
+        if case .stream = storage {
+            guard !streamConsumed else { throw CheckpointError(file: name, "a pipe can be read only once") }
+            streamConsumed = true
+            buffer = .allocate(byteCount: chunkBytes + 512, alignment: 64)
+        }
+        var streamPosition = 0
+        for index in dataOrder {
+            let tensor = tensors[index]
+            let step = max(tensor.type.blockBytes, chunkBytes / max(tensor.type.blockBytes, 1) * tensor.type.blockBytes)
+            switch storage {
+            case .mapped:
+                let all = try bytes(of: index)
+                var offset = 0
+                repeat {
+                    let end = min(all.count, offset + step)
+                    try body(TensorChunk(tensorIndex: index, byteOffset: offset, bytes: UnsafeRawBufferPointer(rebasing: all[offset..<end])))
+                    offset = end
+                } while offset < all.count
+            case .stream(let reader):
+                try reader.skip(tensor.dataOffset - streamPosition, what: "padding before tensor '\(tensor.name)'")
+                streamPosition = tensor.dataOffset
+                var offset = 0
+                repeat {
+                    let n = min(step, tensor.byteCount - offset)
+                    guard let buffer else { break }
+                    let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
+                    try reader.read(into: target, what: "tensor '\(tensor.name)'")
+                    try body(TensorChunk(tensorIndex: index, byteOffset: offset, bytes: UnsafeRawBufferPointer(target)))
+                    offset += n
+                } while offset < tensor.byteCount
+                streamPosition += tensor.byteCount
+            }
+        }
+        if case .stream(let reader) = storage {
+            try finishStream(reader, consumed: streamPosition)
+        }
+    }
+
+    /// After the last tensor of a pipe: GGUF may pad to its alignment; anything else is an error.
+    private func finishStream(_ reader: StreamReader, consumed: Int) throws {
+        if let ggufHeader {
+            let padding = alignUp(consumed, ggufHeader.alignment) - consumed
+            let rest = try reader.peek(padding)
+            guard rest.allSatisfy({ $0 == 0 }) else { return }
+            try reader.skip(rest.count, what: "padding")
+        }
+        if try !reader.atEnd() {
+            throw CheckpointError(file: name, "unexpected data after the last tensor")
+        }
+    }
+
+    // MARK: opening
+
+    /// Opens a checkpoint from a path, a directory holding one, or "-" for standard input. The format is
+    /// detected from the first bytes.
+    public static func open(_ path: String) throws -> Checkpoint {
+        let name = path == "-" ? "<stdin>" : path
+        if path != "-" {
+            var info = stat()
+            if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+                return try openDirectory(path)
+            }
+        }
+        let fd = path == "-" ? STDIN_FILENO : Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw CheckpointError(file: name, "cannot open: \(systemErrorMessage())") }
+        defer { if path != "-" { close(fd) } }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw CheckpointError(file: name, "cannot stat: \(systemErrorMessage())") }
+        if (info.st_mode & S_IFMT) == S_IFREG {
+            let file = try MappedFile(fd: fd, size: Int(info.st_size), name: name)
+            return try openMapped(file, name: name, directory: directoryOf(path))
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw CheckpointError(file: name, "is a directory") }
+        return try openStream(StreamReader(fd: fd, name: name), name: name)
+    }
+
+    private static func directoryOf(_ path: String) -> String {
+        guard path != "-", let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    private static func openDirectory(_ path: String) throws -> Checkpoint {
+        for candidate in ["model.safetensors.index.json", "model.safetensors"] {
+            let full = path.hasSuffix("/") ? path + candidate : path + "/" + candidate
+            if access(full, F_OK) == 0 { return try open(full) }
+        }
+        throw CheckpointError(file: path, "is a directory without model.safetensors.index.json or model.safetensors")
+    }
+
+    private static func openMapped(_ file: MappedFile, name: String, directory: String) throws -> Checkpoint {
+        let bytes = file.bytes
+        do {
+            switch try detect(Array(bytes.prefix(9)), totalKnown: bytes.count) {
+            case .gguf:
+                var cursor = MemoryCursor(bytes)
+                let header = try GGUFParser.parse(&cursor, fileSize: bytes.count)
+                return Checkpoint(name: name, format: .gguf, tensors: header.tensors, metadata: header.metadata,
+                                  ggufHeader: header, fileSize: bytes.count,
+                                  storage: .mapped(shards: [file], dataStart: [header.dataSectionOffset], shardOf: header.tensors.map { _ in 0 }))
+            case .safetensors:
+                let header = try parseSafetensors(bytes)
+                let dataStart = bytes.count - header.dataLength
+                return Checkpoint(name: name, format: .safetensors, tensors: header.tensors,
+                                  metadata: (header.metadata ?? []).map { ($0.key, GGUFValue.text($0.value)) },
+                                  safetensorsHeader: header, fileSize: bytes.count,
+                                  storage: .mapped(shards: [file], dataStart: [dataStart], shardOf: header.tensors.map { _ in 0 }))
+            case .shardIndex:
+                return try ShardedCheckpoint.open(indexBytes: bytes, name: name, directory: directory)
+            }
+        } catch let error as FormatError {
+            throw error.at(name)
+        }
+    }
+
+    private static func openStream(_ reader: StreamReader, name: String) throws -> Checkpoint {
+        do {
+            let head = try reader.peek(9)
+            switch try detect(head, totalKnown: nil) {
+            case .gguf:
+                var cursor = StreamCursor(reader: reader)
+                let header = try GGUFParser.parse(&cursor, fileSize: nil)
+                try reader.skip(header.dataSectionOffset - reader.position, what: "padding before the data section")
+                return Checkpoint(name: name, format: .gguf, tensors: header.tensors, metadata: header.metadata,
+                                  ggufHeader: header, fileSize: nil, storage: .stream(reader))
+            case .safetensors:
+                let lengthBytes = try reader.read(count: 8, what: "header length")
+                let length = lengthBytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                guard length <= UInt64(SafetensorsHeader.maxHeaderLength) else {
+                    throw FormatError("header length \(length) exceeds the limit of \(SafetensorsHeader.maxHeaderLength)")
+                }
+                let json = try reader.read(count: Int(length), what: "header")
+                let header = try json.withUnsafeBytes { try SafetensorsHeader.parse(json: $0) }
+                return Checkpoint(name: name, format: .safetensors, tensors: header.tensors,
+                                  metadata: (header.metadata ?? []).map { ($0.key, GGUFValue.text($0.value)) },
+                                  safetensorsHeader: header, fileSize: nil, storage: .stream(reader))
+            case .shardIndex:
+                throw FormatError("a sharded checkpoint index must be opened as a file, not read from a pipe")
+            }
+        } catch let error as FormatError {
+            throw error.at(name)
+        }
+    }
+
+    /// Validates a whole safetensors file in memory and returns its header.
+    static func parseSafetensors(_ bytes: UnsafeRawBufferPointer) throws -> SafetensorsHeader {
+        guard bytes.count >= 8 else { throw FormatError("file of \(bytes.count) bytes is too short for a safetensors header") }
+        let length = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
+        guard length <= UInt64(SafetensorsHeader.maxHeaderLength) else {
+            throw FormatError("header length \(length) exceeds the limit of \(SafetensorsHeader.maxHeaderLength)")
+        }
+        guard Int(length) <= bytes.count - 8 else {
+            throw FormatError("header length \(length) runs past the end of the file (\(bytes.count) bytes)")
+        }
+        let header = try SafetensorsHeader.parse(json: UnsafeRawBufferPointer(rebasing: bytes[8..<(8 + Int(length))]))
+        let buffer = bytes.count - 8 - Int(length)
+        guard header.dataLength == buffer else {
+            throw FormatError(header.dataLength > buffer
+                ? "truncated: tensors need \(header.dataLength) data bytes but the file has \(buffer)"
+                : "\(buffer - header.dataLength) bytes of trailing data after the last tensor")
+        }
+        return header
+    }
+
+    private enum DetectedFormat { case gguf, safetensors, shardIndex }
+
+    /// Recognises a format from its first bytes.
+    private static func detect(_ head: [UInt8], totalKnown: Int?) throws -> DetectedFormat {
+        if head.starts(with: GGUFParser.magic) { return .gguf }
+        // safetensors: a u64 header length below 2^32 (so four zero bytes), then the JSON's '{'.
+        if head.count >= 9 && head[4..<8].allSatisfy({ $0 == 0 }) && head[8] == UInt8(ascii: "{") { return .safetensors }
+        if let first = head.first(where: { ![0x20, 0x0A, 0x0D, 0x09].contains($0) }), first == UInt8(ascii: "{") {
+            return .shardIndex
+        }
+        if head.count < 8 { throw FormatError("input of \(head.count) bytes is too short to be a checkpoint") }
+        if head[4..<8].allSatisfy({ $0 == 0 }) { return .safetensors }
+        let shown = head.prefix(8).map { byte in String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }
+        throw FormatError("unrecognised format (first bytes \(shown.joined(separator: " "))): not safetensors, GGUF or a shard index")
+    }
+
+    /// Builds a sharded checkpoint from already opened shards (used by `ShardedCheckpoint`).
+    static func sharded(name: String, shards: [(file: MappedFile, header: SafetensorsHeader)], tensorOrder: [(shard: Int, tensor: TensorInfo)],
+                        metadata: [(key: String, value: GGUFValue)]) -> Checkpoint {
+        Checkpoint(name: name, format: .shardedSafetensors, tensors: tensorOrder.map(\.tensor), metadata: metadata,
+                   fileSize: shards.reduce(0) { $0 + $1.file.bytes.count },
+                   storage: .mapped(shards: shards.map(\.file),
+                                    dataStart: shards.map { $0.file.bytes.count - $0.header.dataLength },
+                                    shardOf: tensorOrder.map(\.shard)))
+    }
+}
