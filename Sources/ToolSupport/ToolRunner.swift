@@ -1,0 +1,87 @@
+import ArgumentParser
+import Checkpoint
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The `main` of every tool: parses arguments the swift-argument-parser way but reports like zstd and xz
+/// do. Errors print one line `tool: file: problem` and exit 1; usage errors print the message and the
+/// usage line and exit 2; SIGINT/SIGTERM remove unfinished output files and exit 128 + signal.
+public enum ToolRunner {
+    /// Runs the root command `Command` with the process arguments.
+    public static func main<Command: ParsableCommand>(_: Command.Type, arguments: [String]? = nil) -> Never {
+        installSignalCleanup()
+        let toolName = Command.configuration.commandName ?? "tool"
+        let command: ParsableCommand
+        do {
+            command = try Command.parseAsRoot(arguments.map { $0 } ?? Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            let code = Command.exitCode(for: error)
+            if code == .success {
+                print(Command.fullMessage(for: error))
+                exit(0)
+            }
+            // "Error: what\nUsage: ...\n  See '...'": keep it all, but say which tool in zstd's way.
+            var lines = Command.fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if let first = lines.first {
+                lines[0] = "\(toolName): " + (first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first)
+            }
+            writeError(lines.joined(separator: "\n"))
+            exit(2)
+        }
+        do {
+            var runnable = command
+            try runnable.run()
+            exit(0)
+        } catch let error as ExitCode {
+            exit(error.rawValue)
+        } catch let error as CheckpointError {
+            fail(toolName, error.description)
+        } catch let error as ToolError {
+            fail(toolName, error.description)
+        } catch {
+            fail(toolName, "\(error)")
+        }
+    }
+
+    private static func fail(_ tool: String, _ message: String) -> Never {
+        AtomicFile.removeAllPending()
+        writeError("\(tool): \(message)")
+        exit(1)
+    }
+
+    /// Writes one line to standard error.
+    public static func writeError(_ line: String) {
+        let text = line.hasSuffix("\n") ? line : line + "\n"
+        _ = text.utf8CString.withUnsafeBufferPointer { buffer in
+            Glibc.write(STDERR_FILENO, buffer.baseAddress!, buffer.count - 1)
+        }
+    }
+
+    nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
+
+    /// SIGINT and SIGTERM: remove temporary outputs, exit 128 + signal.
+    private static func installSignalCleanup() {
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                AtomicFile.removeAllPending()
+                _exit(128 + number)
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+}
+
+/// A tool-level error that is not about a checkpoint's bytes (bad option combinations found late, a
+/// refused terminal, a mismatch between two inputs).
+public struct ToolError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
