@@ -33,7 +33,7 @@ let package = Package(
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport"], exclude: ["Python"]),
         .testTarget(name: "ToolTests", dependencies: ["Checkpoint", "TestSupport", "mstat"]),
     ]
 )

