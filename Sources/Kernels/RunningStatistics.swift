@@ -41,33 +41,63 @@ public struct RunningStatistics: Sendable, Equatable {
         }
     }
 
+    /// Adds `count` copies of `value` (for statistics gathered from a histogram of all values).
+    public mutating func add(_ value: Float, repeated count: Int) {
+        guard count > 0 else { return }
+        self.count += count
+        if value.isNaN { nanCount += count; return }
+        if value.isInfinite { infinityCount += count; return }
+        if value == 0 { zeroCount += count }
+        minimum = Swift.min(minimum, value)
+        maximum = Swift.max(maximum, value)
+        sum += Double(value) * Double(count)
+        sumOfSquares += Double(value) * Double(value) * Double(count)
+    }
+
+    /// One block: a SIMD pass that assumes every value is finite (the common case), redone by the scalar
+    /// path when the block holds a NaN or an infinity.
     private mutating func addBlock(_ values: UnsafeBufferPointer<Float>) {
-        var low = SIMD8<Float>(repeating: .infinity), high = SIMD8<Float>(repeating: -.infinity)
-        var total = SIMD8<Float>(), squares = SIMD8<Float>()
-        var zeros = SIMD8<Int32>(), nonFinite = SIMD8<Int32>()
         let lanes = values.count / 8 * 8
+        guard lanes > 0 else { return addScalar(values) }
         let raw = UnsafeRawPointer(values.baseAddress!)
+        var low = raw.loadUnaligned(as: SIMD8<Float>.self), high = low
+        var total = SIMD8<Float>(), squares = SIMD8<Float>()
+        var zeros = SIMD8<Int32>()
+        var exponentMax = SIMD8<UInt32>()
+        let one = SIMD8<Int32>(repeating: 1), none = SIMD8<Int32>()
         var i = 0
         while i < lanes {
             let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-            let bits = unsafeBitCast(v, to: SIMD8<UInt32>.self)
-            let finite = (bits & 0x7F80_0000) .!= 0x7F80_0000
-            let clean = SIMD8<Float>(repeating: 0).replacing(with: v, where: finite)
-            low = pointwiseMin(low, SIMD8<Float>(repeating: .infinity).replacing(with: v, where: finite))
-            high = pointwiseMax(high, SIMD8<Float>(repeating: -.infinity).replacing(with: v, where: finite))
-            total += clean
-            squares += clean * clean
-            zeros &+= SIMD8<Int32>(repeating: 0).replacing(with: 1, where: v .== 0)
-            nonFinite &+= SIMD8<Int32>(repeating: 0).replacing(with: 1, where: .!finite)
+            low = low.replacing(with: v, where: v .< low)
+            high = high.replacing(with: v, where: v .> high)
+            total += v
+            squares += v * v
+            zeros &+= none.replacing(with: one, where: v .== 0)
+            exponentMax |= unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7F80_0000
             i += 8
         }
-        minimum = Swift.min(minimum, low.min())
-        maximum = Swift.max(maximum, high.max())
-        sum += Double(total.sum())
-        sumOfSquares += Double(squares.sum())
-        zeroCount += Int(zeros.wrappedSum())
-        if nonFinite.wrappedSum() > 0 { countNonFinite(UnsafeBufferPointer(rebasing: values[0..<lanes])) }
-        for value in values[lanes...] {
+        // An all-ones exponent in some lane: NaN or infinity somewhere; take the careful path.
+        let anyNonFinite = ((exponentMax & 0x7F80_0000) .== 0x7F80_0000)
+        if anyNonFinite != .init(repeating: false) && hasNonFinite(values[0..<lanes]) {
+            addScalar(UnsafeBufferPointer(rebasing: values[0..<lanes]))
+        } else {
+            minimum = Swift.min(minimum, low.min())
+            maximum = Swift.max(maximum, high.max())
+            sum += Double(total.sum())
+            sumOfSquares += Double(squares.sum())
+            zeroCount += Int(zeros.wrappedSum())
+        }
+        addScalar(UnsafeBufferPointer(rebasing: values[lanes...]))
+    }
+
+    /// OR-ing exponents cannot prove finiteness (two lanes may OR to all ones); this checks exactly, and is
+    /// only reached when the OR says "maybe".
+    private func hasNonFinite(_ values: Slice<UnsafeBufferPointer<Float>>) -> Bool {
+        values.contains { !$0.isFinite }
+    }
+
+    private mutating func addScalar(_ values: UnsafeBufferPointer<Float>) {
+        for value in values {
             if value.isNaN { nanCount += 1; continue }
             if value.isInfinite { infinityCount += 1; continue }
             if value == 0 { zeroCount += 1 }
@@ -75,12 +105,6 @@ public struct RunningStatistics: Sendable, Equatable {
             maximum = Swift.max(maximum, value)
             sum += Double(value)
             sumOfSquares += Double(value) * Double(value)
-        }
-    }
-
-    private mutating func countNonFinite(_ values: UnsafeBufferPointer<Float>) {
-        for value in values where !value.isFinite {
-            if value.isNaN { nanCount += 1 } else { infinityCount += 1 }
         }
     }
 }
@@ -97,17 +121,45 @@ public struct BitFieldHistogram: Sendable {
     }
 
     /// Counts the field at `shift` of every `elementBytes`-byte element of `bytes` (1, 2, 4 or 8 bytes).
+    /// Four interleaved tables keep consecutive equal values from serialising on one counter.
     public mutating func add(_ bytes: UnsafeRawBufferPointer, elementBytes: Int, shift: Int) {
-        let mask = (1 << bits) - 1
+        let size = counts.count
         let n = bytes.count / elementBytes
-        counts.withUnsafeMutableBufferPointer { table in
+        var tables = [Int](repeating: 0, count: 4 * size)
+        tables.withUnsafeMutableBufferPointer { table in
             switch elementBytes {
-            case 1: for i in 0..<n { table[Int(bytes[i]) >> shift & mask] += 1 }
-            case 2: for i in 0..<n { table[Int(bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) >> shift & mask] += 1 }
-            case 4: for i in 0..<n { table[Int(bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self) >> UInt32(shift)) & mask] += 1 }
-            default: for i in 0..<n { table[Int(truncatingIfNeeded: bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self) >> UInt64(shift)) & mask] += 1 }
+            case 1: Self.count(n, table, size) { UInt64(bytes[$0]) >> UInt64(shift) }
+            case 2: Self.count(n, table, size) { UInt64(bytes.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) >> UInt64(shift) }
+            case 4: Self.count(n, table, size) { UInt64(bytes.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)) >> UInt64(shift) }
+            default: Self.count(n, table, size) { bytes.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self) >> UInt64(shift) }
             }
         }
+        for value in 0..<size {
+            counts[value] += tables[value] + tables[size + value] + tables[2 * size + value] + tables[3 * size + value]
+        }
+    }
+
+    @inline(__always)
+    private static func count(_ n: Int, _ table: UnsafeMutableBufferPointer<Int>, _ size: Int, _ field: (Int) -> UInt64) {
+        let mask = UInt64(size - 1)
+        let base = table.baseAddress!
+        var i = 0
+        while i + 4 <= n {
+            base[Int(field(i) & mask)] += 1
+            base[size + Int(field(i + 1) & mask)] += 1
+            base[2 * size + Int(field(i + 2) & mask)] += 1
+            base[3 * size + Int(field(i + 3) & mask)] += 1
+            i += 4
+        }
+        while i < n {
+            base[Int(field(i) & mask)] += 1
+            i += 1
+        }
+    }
+
+    /// Adds `count` occurrences of field value `field`.
+    public mutating func add(count: Int, field: Int) {
+        counts[field] += count
     }
 
     /// Total elements counted.

@@ -15,36 +15,37 @@ public enum ToolRunner {
     public static func main<Command: ParsableCommand>(_: Command.Type, arguments: [String]? = nil) -> Never {
         installSignalCleanup()
         let toolName = Command.configuration.commandName ?? "tool"
-        let command: ParsableCommand
         do {
-            command = try Command.parseAsRoot(arguments.map { $0 } ?? Array(CommandLine.arguments.dropFirst()))
-        } catch {
-            let code = Command.exitCode(for: error)
-            if code == .success {
-                print(Command.fullMessage(for: error))
-                exit(0)
-            }
-            // "Error: what\nUsage: ...\n  See '...'": keep it all, but say which tool in zstd's way.
-            var lines = Command.fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            if let first = lines.first {
-                lines[0] = "\(toolName): " + (first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first)
-            }
-            writeError(lines.joined(separator: "\n"))
-            exit(2)
-        }
-        do {
-            var runnable = command
-            try runnable.run()
+            var command = try Command.parseAsRoot(arguments ?? Array(CommandLine.arguments.dropFirst()))
+            try command.run()
             exit(0)
-        } catch let error as ExitCode {
-            exit(error.rawValue)
         } catch let error as CheckpointError {
             fail(toolName, error.description)
         } catch let error as ToolError {
             fail(toolName, error.description)
         } catch {
+            // The parser's own outcomes: help and version (exit 0), usage errors (exit 2).
+            let code = Command.exitCode(for: error)
+            if code == .success {
+                print(Command.fullMessage(for: error))
+                exit(0)
+            }
+            if code == .validationFailure {
+                usageError(Command.self, toolName, error)
+            }
+            if let exitCode = error as? ExitCode { exit(exitCode.rawValue) }
             fail(toolName, "\(error)")
         }
+    }
+
+    /// "Error: what\nUsage: ...\n  See '...'": printed as is, but naming the tool the way zstd does; exit 2.
+    private static func usageError<Command: ParsableCommand>(_: Command.Type, _ toolName: String, _ error: Error) -> Never {
+        var lines = Command.fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if let first = lines.first {
+            lines[0] = "\(toolName): " + (first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first)
+        }
+        writeError(lines.joined(separator: "\n"))
+        exit(2)
     }
 
     private static func fail(_ tool: String, _ message: String) -> Never {
