@@ -4,6 +4,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR = $(DESTDIR)$(PREFIX)/bin
 MANDIR = $(DESTDIR)$(PREFIX)/share/man
+export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 TOOLS = mstat
 RELEASE_DIR = .build/release
