@@ -42,7 +42,8 @@ build: deps
 
 test: deps test-deps
 	$(SWIFT) build
-	$(SWIFT) test 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+	$(SWIFT) test 2>&1 | tee .build/test.log; status=$${PIPESTATUS[0]}; \
+	  bash .ci/summarize-tests .build/test.log; exit $$status
 
 bench: build
 	bash bench/run.sh
