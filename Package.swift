@@ -24,7 +24,8 @@ let package = Package(
         systemLibrary("CXXHash", pkgConfig: "libxxhash", apt: ["libxxhash-dev"]),
 
         .target(name: "Kernels", dependencies: ["COpenBLAS"]),
-        .target(name: "Checkpoint", dependencies: ["Kernels"]),
+        .target(name: "NeuZip", dependencies: ["Kernels", "CZstd", "CLZ4", "CXXHash"]),
+        .target(name: "Checkpoint", dependencies: ["Kernels", "NeuZip"]),
         .target(name: "ToolSupport", dependencies: [
             "Checkpoint",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -33,6 +34,7 @@ let package = Package(
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+        .testTarget(name: "NeuZipTests", dependencies: ["NeuZip", "TestSupport"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport"], exclude: ["Python"]),
         .testTarget(name: "ToolTests", dependencies: ["Checkpoint", "TestSupport", "mstat"]),
     ]

@@ -54,7 +54,7 @@ public enum RANS {
 
     /// Decodes exactly `output.count` symbols from `data`. Corrupt data is detected (bad table, running out
     /// of words, final states that are not the initial ones) and never read or written out of bounds.
-    public static func decode(_ data: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<UInt8>) throws(CodecError) {
+    public static func decode(_ data: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<UInt8>) throws {
         let (table, tableBytes) = try FrequencyTable.deserialize(data)
         guard data.count >= tableBytes + 16, (data.count - tableBytes - 16) % 2 == 0 else {
             throw CodecError("rANS stream too short")
@@ -152,7 +152,7 @@ struct FrequencyTable {
         return out
     }
 
-    static func deserialize(_ data: UnsafeRawBufferPointer) throws(CodecError) -> (FrequencyTable, Int) {
+    static func deserialize(_ data: UnsafeRawBufferPointer) throws -> (FrequencyTable, Int) {
         guard let first = data.first else { throw CodecError("rANS table missing") }
         let present = first == 0 ? 256 : Int(first)
         let size = 1 + 3 * present
@@ -180,7 +180,7 @@ struct FrequencyTable {
         var symbol: UInt8
     }
 
-    func withDecodingTable<R>(_ body: (UnsafeBufferPointer<Slot>) throws(CodecError) -> R) throws(CodecError) -> R {
+    func withDecodingTable<R>(_ body: (UnsafeBufferPointer<Slot>) throws -> R) rethrows -> R {
         var slots = [Slot](repeating: Slot(frequency: 0, offset: 0, symbol: 0), count: Int(RANS.total))
         for s in 0..<256 where frequencies[s] > 0 {
             let start = Int(cumulative[s])
@@ -188,10 +188,7 @@ struct FrequencyTable {
                 slots[slot] = Slot(frequency: frequencies[s], offset: UInt16(slot - start), symbol: UInt8(s))
             }
         }
-        let result: Result<R, CodecError> = slots.withUnsafeBufferPointer { buffer in
-            do throws(CodecError) { return .success(try body(buffer)) } catch { return .failure(error) }
-        }
-        return try result.get()
+        return try slots.withUnsafeBufferPointer { try body($0) }
     }
 }
 
