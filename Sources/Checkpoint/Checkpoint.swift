@@ -44,6 +44,8 @@ public final class Checkpoint {
     }
     private let storage: Storage
     private var streamConsumed = false
+    /// The raw header bytes of a pipe, kept while it was parsed.
+    private var recordedHeader: [UInt8] = []
 
     private init(name: String, format: CheckpointFormat, tensors: [TensorInfo], metadata: [(key: String, value: GGUFValue)],
                  safetensorsHeader: SafetensorsHeader? = nil, ggufHeader: GGUFHeader? = nil, fileSize: Int?, storage: Storage) {
@@ -103,57 +105,110 @@ public final class Checkpoint {
     /// Delivers every tensor's bytes in data order, in chunks of at most about `chunkBytes` (whole blocks).
     /// A pipe can be streamed once; memory stays bounded by one chunk.
     public func streamTensors(chunkBytes: Int = 8 << 20, _ body: (TensorChunk) throws -> Void) throws {
-        // Big enough for one step of any type (the largest ggml block is under 512 bytes).
+        try streamDataSection(chunkBytes: chunkBytes) { segment in
+            if case .tensor(let chunk) = segment { try body(chunk) }
+        }
+    }
+
+    /// A piece of the data section: tensor bytes, or bytes between and after tensors (GGUF's alignment
+    /// padding, or whatever a file carries after its last tensor).
+    public enum DataSegment {
+        case tensor(TensorChunk)
+        case gap(UnsafeRawBufferPointer)
+    }
+
+    /// Delivers the whole data section, every byte of it in file order: tensor chunks and the gaps
+    /// between them. With the header bytes (`headerBytes()`) this is the entire file.
+    public func streamDataSection(chunkBytes: Int = 8 << 20, _ body: (DataSegment) throws -> Void) throws {
         var buffer: UnsafeMutableRawBufferPointer?
         defer { buffer?.deallocate() }
         if case .stream = storage {
             guard !streamConsumed else { throw CheckpointError(file: name, "a pipe can be read only once") }
             streamConsumed = true
+            // Big enough for one step of any type (the largest ggml block is under 512 bytes).
             buffer = .allocate(byteCount: chunkBytes + 512, alignment: 64)
         }
-        var streamPosition = 0
+        var position = 0
         for index in dataOrder {
             let tensor = tensors[index]
             let step = max(tensor.type.blockBytes, chunkBytes / max(tensor.type.blockBytes, 1) * tensor.type.blockBytes)
             switch storage {
-            case .mapped:
+            case .mapped(let shards, let dataStart, _):
+                if shards.count == 1 && tensor.dataOffset > position {
+                    try deliverGap(UnsafeRawBufferPointer(rebasing: shards[0].bytes[(dataStart[0] + position)..<(dataStart[0] + tensor.dataOffset)]), chunkBytes, body)
+                }
                 let all = try bytes(of: index)
                 var offset = 0
                 repeat {
                     let end = min(all.count, offset + step)
-                    try body(TensorChunk(tensorIndex: index, byteOffset: offset, bytes: UnsafeRawBufferPointer(rebasing: all[offset..<end])))
+                    try body(.tensor(TensorChunk(tensorIndex: index, byteOffset: offset, bytes: UnsafeRawBufferPointer(rebasing: all[offset..<end]))))
                     offset = end
                 } while offset < all.count
             case .stream(let reader):
-                try reader.skip(tensor.dataOffset - streamPosition, what: "padding before tensor '\(tensor.name)'")
-                streamPosition = tensor.dataOffset
+                guard let buffer else { return }
+                var gap = tensor.dataOffset - position
+                while gap > 0 {
+                    let n = min(gap, chunkBytes)
+                    let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
+                    try reader.read(into: target, what: "padding before tensor '\(tensor.name)'")
+                    try body(.gap(UnsafeRawBufferPointer(target)))
+                    gap -= n
+                }
                 var offset = 0
                 repeat {
                     let n = min(step, tensor.byteCount - offset)
-                    guard let buffer else { break }
                     let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
                     try reader.read(into: target, what: "tensor '\(tensor.name)'")
-                    try body(TensorChunk(tensorIndex: index, byteOffset: offset, bytes: UnsafeRawBufferPointer(target)))
+                    try body(.tensor(TensorChunk(tensorIndex: index, byteOffset: offset, bytes: UnsafeRawBufferPointer(target))))
                     offset += n
                 } while offset < tensor.byteCount
-                streamPosition += tensor.byteCount
             }
+            position = max(position, tensor.dataOffset + tensor.byteCount)
         }
-        if case .stream(let reader) = storage {
-            try finishStream(reader, consumed: streamPosition)
+        try deliverTrailer(after: position, chunkBytes: chunkBytes, buffer: buffer, body)
+    }
+
+    /// What follows the last tensor: nothing for safetensors (the reference reader forbids it), any
+    /// bytes for GGUF (normally the alignment padding), delivered as a gap.
+    private func deliverTrailer(after position: Int, chunkBytes: Int, buffer: UnsafeMutableRawBufferPointer?, _ body: (DataSegment) throws -> Void) throws {
+        switch storage {
+        case .mapped(let shards, let dataStart, _):
+            guard shards.count == 1 else { return }
+            let start = dataStart[0] + position
+            if start < shards[0].bytes.count {
+                try deliverGap(UnsafeRawBufferPointer(rebasing: shards[0].bytes[start...]), chunkBytes, body)
+            }
+        case .stream(let reader):
+            guard ggufHeader != nil, let buffer else {
+                if try !reader.atEnd() { throw CheckpointError(file: name, "unexpected data after the last tensor") }
+                return
+            }
+            while true {
+                let n = try reader.readSome(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<chunkBytes]))
+                if n == 0 { break }
+                try body(.gap(UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
+            }
         }
     }
 
-    /// After the last tensor of a pipe: GGUF may pad to its alignment; anything else is an error.
-    private func finishStream(_ reader: StreamReader, consumed: Int) throws {
-        if let ggufHeader {
-            let padding = alignUp(consumed, ggufHeader.alignment) - consumed
-            let rest = try reader.peek(padding)
-            guard rest.allSatisfy({ $0 == 0 }) else { return }
-            try reader.skip(rest.count, what: "padding")
+    private func deliverGap(_ bytes: UnsafeRawBufferPointer, _ chunkBytes: Int, _ body: (DataSegment) throws -> Void) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + chunkBytes)
+            try body(.gap(UnsafeRawBufferPointer(rebasing: bytes[offset..<end])))
+            offset = end
         }
-        if try !reader.atEnd() {
-            throw CheckpointError(file: name, "unexpected data after the last tensor")
+    }
+
+    /// The file's bytes before its data section: the safetensors length and JSON, or the GGUF header with
+    /// its padding. Single files only.
+    public func headerBytes() throws -> [UInt8] {
+        switch storage {
+        case .mapped(let shards, let dataStart, _):
+            guard shards.count == 1 else { throw CheckpointError(file: name, "a sharded checkpoint has no single header; use its shard files") }
+            return Array(shards[0].bytes[0..<dataStart[0]])
+        case .stream:
+            return recordedHeader
         }
     }
 
@@ -224,6 +279,13 @@ public final class Checkpoint {
     }
 
     private static func openStream(_ reader: StreamReader, name: String) throws -> Checkpoint {
+        reader.startRecording()
+        let checkpoint = try parseStream(reader, name: name)
+        checkpoint.recordedHeader = reader.stopRecording()
+        return checkpoint
+    }
+
+    private static func parseStream(_ reader: StreamReader, name: String) throws -> Checkpoint {
         do {
             let head = try reader.peek(9)
             switch try detect(head, totalKnown: nil) {

@@ -7,6 +7,8 @@ protocol HeaderCursor {
     var remaining: Int? { get }
     /// Fills `destination` from the input or throws when it ends first.
     mutating func read(into destination: UnsafeMutableRawBufferPointer, what: @autoclosure () -> String) throws
+    /// Moves past `count` bytes or throws when the input ends first.
+    mutating func skip(_ count: Int, what: @autoclosure () -> String) throws
 }
 
 extension HeaderCursor {
@@ -52,6 +54,17 @@ struct MemoryCursor: HeaderCursor {
         destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[position..<(position + destination.count)]))
         position += destination.count
     }
+
+    mutating func skip(_ count: Int, what: @autoclosure () -> String) throws {
+        guard count <= bytes.count - position else { throw FormatError("file ends inside \(what()) at offset \(position)") }
+        position += count
+    }
+
+    /// Moves to an absolute offset.
+    mutating func seek(to offset: Int) throws {
+        guard offset >= 0 && offset <= bytes.count else { throw FormatError("offset \(offset) is outside the file") }
+        position = offset
+    }
 }
 
 /// A cursor over a pipe.
@@ -62,5 +75,9 @@ struct StreamCursor: HeaderCursor {
 
     mutating func read(into destination: UnsafeMutableRawBufferPointer, what: @autoclosure () -> String) throws {
         try reader.read(into: destination, what: what())
+    }
+
+    mutating func skip(_ count: Int, what: @autoclosure () -> String) throws {
+        try reader.skip(count, what: what())
     }
 }

@@ -15,6 +15,8 @@ public final class StreamReader: @unchecked Sendable {
     private var buffer: [UInt8] = []
     private var bufferStart = 0
     private static let step = 1 << 20
+    /// While non-nil, every consumed byte is appended here (to keep a header's raw bytes).
+    private var recording: [UInt8]?
 
     private let ownsDescriptor: Bool
 
@@ -60,6 +62,7 @@ public final class StreamReader: @unchecked Sendable {
                 UnsafeMutableRawBufferPointer(rebasing: destination[filled..<(filled + n)])
                     .copyMemory(from: UnsafeRawBufferPointer(rebasing: src[bufferStart..<(bufferStart + n)]))
             }
+            if recording != nil { recording!.append(contentsOf: buffer[bufferStart..<(bufferStart + n)]) }
             filled += n
             bufferStart += n
             position += n
@@ -89,6 +92,7 @@ public final class StreamReader: @unchecked Sendable {
                 throw CheckpointError(file: name, "unexpected end of input in \(what()) (after \(position) bytes)")
             }
             let n = min(left, buffer.count - bufferStart)
+            if recording != nil { recording!.append(contentsOf: buffer[bufferStart..<(bufferStart + n)]) }
             bufferStart += n
             position += n
             left -= n
@@ -99,6 +103,28 @@ public final class StreamReader: @unchecked Sendable {
     public func peek(_ count: Int) throws -> [UInt8] {
         while buffer.count - bufferStart < count, try refill() {}
         return Array(buffer[bufferStart..<min(buffer.count, bufferStart + count)])
+    }
+
+    /// Starts keeping a copy of every byte consumed from now on.
+    public func startRecording() { recording = [] }
+
+    /// Stops keeping copies and returns what was consumed since `startRecording()`.
+    public func stopRecording() -> [UInt8] {
+        defer { recording = nil }
+        return recording ?? []
+    }
+
+    /// Reads whatever is available, up to `destination.count` bytes; 0 means end of input.
+    public func readSome(into destination: UnsafeMutableRawBufferPointer) throws -> Int {
+        if bufferStart == buffer.count, try !refill() { return 0 }
+        let n = min(destination.count, buffer.count - bufferStart)
+        buffer.withUnsafeBytes { src in
+            UnsafeMutableRawBufferPointer(rebasing: destination[0..<n]).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[bufferStart..<(bufferStart + n)]))
+        }
+        if recording != nil { recording!.append(contentsOf: buffer[bufferStart..<(bufferStart + n)]) }
+        bufferStart += n
+        position += n
+        return n
     }
 
     /// True when no byte is left.

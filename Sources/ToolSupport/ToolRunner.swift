@@ -56,7 +56,11 @@ public enum ToolRunner {
 
     /// Writes one line to standard error.
     public static func writeError(_ line: String) {
-        let text = line.hasSuffix("\n") ? line : line + "\n"
+        writeRaw(line.hasSuffix("\n") ? line : line + "\n")
+    }
+
+    /// Writes text to standard error as it is.
+    public static func writeRaw(_ text: String) {
         _ = text.utf8CString.withUnsafeBufferPointer { buffer in
             Glibc.write(STDERR_FILENO, buffer.baseAddress!, buffer.count - 1)
         }
