@@ -12,6 +12,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "mstat", targets: ["mstat"]),
+        .executable(name: "nzip", targets: ["nzip"]),
+        .executable(name: "nunzip", targets: ["nunzip"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
     ],
     dependencies: [
@@ -30,12 +32,19 @@ let package = Package(
             "Checkpoint",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .target(name: "NZTool", dependencies: [
+            "ToolSupport", "Checkpoint", "NeuZip",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "mstat", dependencies: ["ToolSupport", "Checkpoint", "Kernels"]),
+        .executableTarget(name: "nzip", dependencies: ["NZTool"]),
+        .executableTarget(name: "nunzip", dependencies: ["NZTool", "ToolSupport"]),
+        .executableTarget(name: "neuzip-bench", dependencies: ["Checkpoint"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "NeuZipTests", dependencies: ["NeuZip", "TestSupport"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport"], exclude: ["Python"]),
-        .testTarget(name: "ToolTests", dependencies: ["Checkpoint", "TestSupport", "mstat"]),
+        .testTarget(name: "ToolTests", dependencies: ["Checkpoint", "TestSupport", "mstat", "nzip", "nunzip"]),
     ]
 )

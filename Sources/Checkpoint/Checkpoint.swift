@@ -217,32 +217,21 @@ public final class Checkpoint {
     /// Opens a checkpoint from a path, a directory holding one, or "-" for standard input. The format is
     /// detected from the first bytes.
     public static func open(_ path: String) throws -> Checkpoint {
-        let name = path == "-" ? "<stdin>" : path
         if path != "-" {
             var info = stat()
             if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
                 return try openDirectory(path)
             }
         }
-        let fd = path == "-" ? STDIN_FILENO : Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CheckpointError(file: name, "cannot open: \(systemErrorMessage())") }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            if path != "-" { close(fd) }
-            throw CheckpointError(file: name, "cannot stat: \(systemErrorMessage())")
-        }
-        if (info.st_mode & S_IFMT) == S_IFREG {
-            defer { if path != "-" { close(fd) } }
-            let file = try MappedFile(fd: fd, size: Int(info.st_size), name: name)
-            return try openMapped(file, name: name, directory: directoryOf(path))
-        }
-        // Pipes, FIFOs, character devices: read once, in order; the reader closes what it opened.
-        return try openStream(StreamReader(fd: fd, name: name, ownsDescriptor: path != "-"), name: name)
+        return try open(InputSource.open(path))
     }
 
-    private static func directoryOf(_ path: String) -> String {
-        guard path != "-", let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
+    /// Opens a checkpoint from an already opened input.
+    public static func open(_ source: InputSource) throws -> Checkpoint {
+        switch source.kind {
+        case .mapped(let file): return try openMapped(file, name: source.name, directory: source.directory)
+        case .stream(let reader): return try openStream(reader, name: source.name)
+        }
     }
 
     private static func openDirectory(_ path: String) throws -> Checkpoint {
@@ -339,6 +328,7 @@ public final class Checkpoint {
     /// Recognises a format from its first bytes.
     private static func detect(_ head: [UInt8], totalKnown: Int?) throws -> DetectedFormat {
         if head.starts(with: GGUFParser.magic) { return .gguf }
+        if head.starts(with: NZFormat.magic) { throw FormatError("is a .nz file: restore it with nunzip first") }
         // safetensors: a u64 header length below 2^32 (so four zero bytes), then the JSON's '{'.
         if head.count >= 9 && head[4..<8].allSatisfy({ $0 == 0 }) && head[8] == UInt8(ascii: "{") { return .safetensors }
         if let first = head.first(where: { ![0x20, 0x0A, 0x0D, 0x09].contains($0) }), first == UInt8(ascii: "{") {

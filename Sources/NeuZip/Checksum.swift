@@ -9,4 +9,13 @@ public enum Checksum {
     public static func of(_ bytes: [UInt8]) -> UInt64 {
         bytes.withUnsafeBytes { of($0) }
     }
+
+    /// XXH3-64 with a seed: binds the checksum of some data to the context it belongs to.
+    public static func of(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
+        XXH3_64bits_withSeed(bytes.baseAddress, bytes.count, seed)
+    }
+
+    public static func of(_ bytes: [UInt8], seed: UInt64) -> UInt64 {
+        bytes.withUnsafeBytes { of($0, seed: seed) }
+    }
 }

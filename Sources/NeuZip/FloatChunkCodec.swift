@@ -11,7 +11,7 @@ public enum FloatChunkCodec {
     public static func encode(_ input: UnsafeRawBufferPointer, layout: FloatLayout, keptBits: Int? = nil) -> [UInt8] {
         let n = input.count / layout.byteWidth
         var out: [UInt8] = []
-        var exponents = [UInt8](repeating: 0, count: n)
+        var exponents = uninitializedBytes(n)
         if let keptBits, keptBits < layout.mantissaBits {
             out += [1, UInt8(keptBits)]
             let fieldBits = 1 + keptBits
@@ -39,7 +39,7 @@ public enum FloatChunkCodec {
         }
         out.append(0)
         let planeCount = (1 + layout.mantissaBits + 7) / 8
-        var planes = [[UInt8]](repeating: [UInt8](repeating: 0, count: n), count: planeCount)
+        var planes = (0..<planeCount).map { _ in uninitializedBytes(n) }
         split(input, n, layout, &exponents, &planes)
         exponents.withUnsafeBufferPointer { PlaneCodec.encode($0, into: &out) }
         for plane in planes { plane.withUnsafeBufferPointer { PlaneCodec.encode($0, into: &out) } }
@@ -50,7 +50,7 @@ public enum FloatChunkCodec {
     public static func decode(_ encoded: UnsafeRawBufferPointer, layout: FloatLayout, into output: UnsafeMutableRawBufferPointer) throws {
         let n = output.count / layout.byteWidth
         var reader = ByteReader(encoded)
-        var exponents = [UInt8](repeating: 0, count: n)
+        var exponents = uninitializedBytes(n)
         let mode = try reader.byte()
         if mode == 1 {
             let keptBits = Int(try reader.byte())
@@ -79,7 +79,7 @@ public enum FloatChunkCodec {
         } else if mode == 0 {
             try exponents.withUnsafeMutableBufferPointer { e in try PlaneCodec.decode(&reader, into: e) }
             let planeCount = (1 + layout.mantissaBits + 7) / 8
-            var planes = [[UInt8]](repeating: [UInt8](repeating: 0, count: n), count: planeCount)
+            var planes = (0..<planeCount).map { _ in uninitializedBytes(n) }
             for k in 0..<planeCount {
                 try planes[k].withUnsafeMutableBufferPointer { p in try PlaneCodec.decode(&reader, into: p) }
             }
@@ -88,6 +88,11 @@ public enum FloatChunkCodec {
             throw CodecError("unknown float chunk mode \(mode)")
         }
         guard reader.remaining == 0 else { throw CodecError("\(reader.remaining) unexpected bytes after the planes") }
+    }
+
+    /// A byte array whose contents the caller overwrites completely (skips zero-filling).
+    static func uninitializedBytes(_ count: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 
     // MARK: splitting and merging (the hot loops)

@@ -17,7 +17,7 @@ enum PlaneCodec {
             append(.constant, [first], to: &out)
             return
         }
-        if let coded = RANS.encode(plane), Double(coded.count) < Double(plane.count) * (1 - minimumSaving) {
+        if let coded = RANS.encode(plane, minimumSaving: minimumSaving), Double(coded.count) < Double(plane.count) * (1 - minimumSaving) {
             append(.rans, coded, to: &out)
             return
         }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A static rANS entropy coder over bytes (after Duda's asymmetric numeral systems, in the byte-oriented
 /// form popularised by ryg_rans): 32-bit states renormalised by 16-bit words, probabilities quantised to
 /// 12 bits, four interleaved states so that consecutive symbols decode independently.
@@ -11,44 +17,63 @@ public enum RANS {
     static let lowerBound: UInt32 = 1 << 16
 
     /// Encodes `input` with a table fitted to it; returns nil when the input has a single distinct symbol
-    /// or is empty (callers store such planes as a constant).
-    public static func encode(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    /// or is empty (callers store such planes as a constant), or when its order-0 entropy says coding
+    /// cannot save `minimumSaving` of the raw size (the plane is then stored raw without trying).
+    public static func encode(_ input: UnsafeBufferPointer<UInt8>, minimumSaving: Double = 0) -> [UInt8]? {
         var counts = [Int](repeating: 0, count: 256)
-        for byte in input { counts[Int(byte)] += 1 }
+        counts.withUnsafeMutableBufferPointer { c in for byte in input { c[Int(byte)] += 1 } }
         guard counts.filter({ $0 > 0 }).count > 1 else { return nil }
+        if minimumSaving > 0 {
+            let n = Double(input.count)
+            let entropy = counts.reduce(0.0) { $1 == 0 ? $0 : $0 - Double($1) / n * log2(Double($1) / n) }
+            if entropy / 8 > 1 - minimumSaving { return nil }
+        }
         let table = FrequencyTable(counts: counts)
-        var out = table.serialized()
-        let headerEnd = out.count
-        out.append(contentsOf: repeatElement(0, count: 16))
-        // Words are produced last-first; collect them, then reverse into decoding order.
-        var words: [UInt16] = []
-        words.reserveCapacity(input.count / 2 + 16)
-        var states = SIMD4<UInt32>(repeating: lowerBound)
-        let freq = table.frequencies, cum = table.cumulative
-        var i = input.count - 1
-        while i >= 0 {
-            let lane = i & 3
-            let s = Int(input[i])
-            let f = UInt32(freq[s])
-            var x = states[lane]
-            let limit = (lowerBound >> probabilityBits) << 16 &* f
-            if x >= limit {
-                words.append(UInt16(truncatingIfNeeded: x))
-                x >>= 16
+        let symbols = table.encodingSymbols()
+        let tableBytes = table.serialized()
+        let n = input.count
+        // At most one 16-bit word per symbol, plus slack; written downwards so they end in decoding order.
+        let capacity = n + 8
+        let words = UnsafeMutablePointer<UInt16>.allocate(capacity: capacity)
+        defer { words.deallocate() }
+        // The loop state lives inside the closure: captured mutable variables would be boxed on the heap.
+        let (top, x0, x1, x2, x3) = symbols.withUnsafeBufferPointer { table -> (Int, UInt32, UInt32, UInt32, UInt32) in
+            var top = capacity
+            var x0 = lowerBound, x1 = lowerBound, x2 = lowerBound, x3 = lowerBound
+            @inline(__always) func put(_ x: inout UInt32, _ symbol: UInt8) {
+                let e = table[Int(symbol)]
+                if x >= e.limit {
+                    top &-= 1
+                    words[top] = UInt16(truncatingIfNeeded: x)
+                    x >>= 16
+                }
+                let q = UInt32(truncatingIfNeeded: (UInt64(x) &* UInt64(e.reciprocal)) >> 32) >> e.shift
+                x = x &+ e.bias &+ q &* e.complement
             }
-            states[lane] = ((x / f) << probabilityBits) &+ (x % f) &+ UInt32(cum[s])
-            i -= 1
-        }
-        for lane in 0..<4 {
-            withUnsafeBytes(of: states[lane].littleEndian) { raw in
-                for k in 0..<4 { out[headerEnd + 4 * lane + k] = raw[k] }
+            var i = n
+            // Symbol i belongs to state i % 4; encoding runs backwards.
+            while i % 4 != 0 {
+                i -= 1
+                switch i & 3 {
+                case 0: put(&x0, input[i])
+                case 1: put(&x1, input[i])
+                case 2: put(&x2, input[i])
+                default: put(&x3, input[i])
+                }
             }
+            while i > 0 {
+                put(&x3, input[i &- 1])
+                put(&x2, input[i &- 2])
+                put(&x1, input[i &- 3])
+                put(&x0, input[i &- 4])
+                i &-= 4
+            }
+            return (top, x0, x1, x2, x3)
         }
-        out.reserveCapacity(out.count + 2 * words.count)
-        for word in words.reversed() {
-            out.append(UInt8(truncatingIfNeeded: word))
-            out.append(UInt8(truncatingIfNeeded: word >> 8))
-        }
+        var out = tableBytes
+        out.reserveCapacity(tableBytes.count + 16 + 2 * (capacity - top))
+        for x in [x0, x1, x2, x3] { withUnsafeBytes(of: x.littleEndian) { out.append(contentsOf: $0) } }
+        UnsafeRawBufferPointer(start: words + top, count: 2 * (capacity - top)).withMemoryRebound(to: UInt8.self) { out.append(contentsOf: $0) }
         return out
     }
 
@@ -59,46 +84,66 @@ public enum RANS {
         guard data.count >= tableBytes + 16, (data.count - tableBytes - 16) % 2 == 0 else {
             throw CodecError("rANS stream too short")
         }
-        var states = SIMD4<UInt32>()
-        for lane in 0..<4 { states[lane] = UInt32(littleEndian: data.loadUnaligned(fromByteOffset: tableBytes + 4 * lane, as: UInt32.self)) }
+        let initial = (0..<4).map { UInt32(littleEndian: data.loadUnaligned(fromByteOffset: tableBytes + 4 * $0, as: UInt32.self)) }
         let wordCount = (data.count - tableBytes - 16) / 2
         let words = data.baseAddress! + tableBytes + 16
-        var position = 0
         let n = output.count
         guard let out = output.baseAddress else { return }
-        try table.withDecodingTable { slots in
-            var i = 0
-            // Four symbols per round, one per state, while enough words remain for the worst case.
-            while i + 4 <= n && position + 4 <= wordCount {
-                for lane in 0..<4 {
-                    var x = states[lane]
-                    let entry = slots[Int(x & (total - 1))]
-                    out[i + lane] = entry.symbol
-                    x = UInt32(entry.frequency) &* (x >> probabilityBits) &+ UInt32(entry.offset)
-                    if x < lowerBound {
-                        x = (x << 16) | UInt32(words.loadUnaligned(fromByteOffset: 2 * position, as: UInt16.self).littleEndian)
-                        position += 1
-                    }
-                    states[lane] = x
-                }
-                i += 4
+        let mask = total - 1
+        let slots = table.decodingSlots()
+        // The loop state lives inside the closure: captured mutable variables would be boxed on the heap.
+        let (position, x0, x1, x2, x3) = try slots.withUnsafeBufferPointer { slots -> (Int, UInt32, UInt32, UInt32, UInt32) in
+            var x0 = initial[0], x1 = initial[1], x2 = initial[2], x3 = initial[3]
+            var position = 0
+            @inline(__always) func get(_ x: inout UInt32) -> UInt8 {
+                let entry = slots[Int(x & mask)]
+                x = (entry & 0xFFF) &* (x >> probabilityBits) &+ ((entry >> 12) & 0xFFF)
+                // Branch-free renormalisation: the word is always loaded (the caller guarantees one is there).
+                let refill = x < lowerBound
+                let word = UInt32(UInt16(littleEndian: words.loadUnaligned(fromByteOffset: position &<< 1, as: UInt16.self)))
+                x = refill ? (x << 16) | word : x
+                position &+= refill ? 1 : 0
+                return UInt8(truncatingIfNeeded: entry >> 24)
             }
+            var i = 0
+            // Rounds of four symbols, one per state; a round reads at most four words, so the number of
+            // rounds that need no checks is known in advance.
+            while true {
+                let rounds = min((n - i) / 4, (wordCount - position) / 4)
+                if rounds == 0 { break }
+                var k = 0
+                while k < rounds {
+                    out[i] = get(&x0)
+                    out[i &+ 1] = get(&x1)
+                    out[i &+ 2] = get(&x2)
+                    out[i &+ 3] = get(&x3)
+                    i &+= 4
+                    k &+= 1
+                }
+            }
+            // The tail, checking before every word read.
             while i < n {
                 let lane = i & 3
-                var x = states[lane]
-                let entry = slots[Int(x & (total - 1))]
-                out[i] = entry.symbol
-                x = UInt32(entry.frequency) &* (x >> probabilityBits) &+ UInt32(entry.offset)
+                var x = lane == 0 ? x0 : lane == 1 ? x1 : lane == 2 ? x2 : x3
+                let entry = slots[Int(x & mask)]
+                out[i] = UInt8(truncatingIfNeeded: entry >> 24)
+                x = (entry & 0xFFF) &* (x >> probabilityBits) &+ ((entry >> 12) & 0xFFF)
                 if x < lowerBound {
                     guard position < wordCount else { throw CodecError("rANS stream ends early") }
-                    x = (x << 16) | UInt32(words.loadUnaligned(fromByteOffset: 2 * position, as: UInt16.self).littleEndian)
+                    x = (x << 16) | UInt32(UInt16(littleEndian: words.loadUnaligned(fromByteOffset: 2 * position, as: UInt16.self)))
                     position += 1
                 }
-                states[lane] = x
+                switch lane {
+                case 0: x0 = x
+                case 1: x1 = x
+                case 2: x2 = x
+                default: x3 = x
+                }
                 i += 1
             }
+            return (position, x0, x1, x2, x3)
         }
-        guard position == wordCount, states == SIMD4(repeating: lowerBound) else {
+        guard position == wordCount, x0 == lowerBound, x1 == lowerBound, x2 == lowerBound, x3 == lowerBound else {
             throw CodecError("rANS stream is corrupt (final state mismatch)")
         }
     }
@@ -168,32 +213,56 @@ struct FrequencyTable {
             table.frequencies[s] = UInt16(f + 1)
             sum += f + 1
         }
-        guard sum == Int(RANS.total) else { throw CodecError("rANS table does not sum to 4096") }
+        guard sum == Int(RANS.total), present > 1 else { throw CodecError("rANS table is corrupt (sum or symbol count)") }
         table.computeCumulative()
         return (table, size)
     }
 
-    /// One entry per probability slot: the symbol, its frequency, and slot - cumulative.
-    struct Slot {
-        var frequency: UInt16
-        var offset: UInt16
-        var symbol: UInt8
+    /// What the encoder needs per symbol: the renormalisation limit, and division by the frequency done
+    /// as a multiplication by a reciprocal (exact for 32-bit states: q = floor(x * reciprocal / 2^(32+shift))).
+    struct EncodingSymbol {
+        var limit: UInt32 = 0
+        var reciprocal: UInt32 = 0
+        var shift: UInt32 = 0
+        var bias: UInt32 = 0
+        var complement: UInt32 = 0
     }
 
-    func withDecodingTable<R>(_ body: (UnsafeBufferPointer<Slot>) throws -> R) rethrows -> R {
-        var slots = [Slot](repeating: Slot(frequency: 0, offset: 0, symbol: 0), count: Int(RANS.total))
+    /// x' = (x / f) * M + x % f + c  ==  x + c + (x / f) * (M - f): the form that needs only the quotient.
+    func encodingSymbols() -> [EncodingSymbol] {
+        (0..<256).map { s in
+            let f = UInt32(frequencies[s])
+            guard f > 0 else { return EncodingSymbol() }
+            var symbol = EncodingSymbol()
+            symbol.limit = ((RANS.lowerBound >> RANS.probabilityBits) << 16) &* f
+            if f == 1 {
+                // x / 1 = x: reciprocal 2^32 - 1 with shift 0 gives x - 1 for x >= 1; fold the +1 into the bias.
+                symbol.reciprocal = UInt32.max
+                symbol.shift = 0
+                symbol.bias = UInt32(cumulative[s]) &+ RANS.total &- 1
+                symbol.complement = RANS.total - 1
+            } else {
+                var shift: UInt32 = 0
+                while f > (1 << shift) { shift += 1 }
+                symbol.reciprocal = UInt32(((UInt64(1) << (UInt64(shift) + 31)) + UInt64(f) - 1) / UInt64(f))
+                symbol.shift = shift - 1
+                symbol.bias = UInt32(cumulative[s])
+                symbol.complement = RANS.total - f
+            }
+            return symbol
+        }
+    }
+
+    /// One entry per probability slot, packed: frequency (bits 0-11; at most 4095 since a single-symbol
+    /// plane is never rANS-coded), slot - cumulative (bits 12-23), symbol (bits 24-31).
+    func decodingSlots() -> [UInt32] {
+        var slots = [UInt32](repeating: 0, count: Int(RANS.total))
         for s in 0..<256 where frequencies[s] > 0 {
             let start = Int(cumulative[s])
             for slot in start..<(start + Int(frequencies[s])) {
-                slots[slot] = Slot(frequency: frequencies[s], offset: UInt16(slot - start), symbol: UInt8(s))
+                slots[slot] = UInt32(frequencies[s]) | UInt32(slot - start) << 12 | UInt32(s) << 24
             }
         }
-        return try slots.withUnsafeBufferPointer { try body($0) }
+        return slots
     }
-}
-
-/// A decoding failure inside the codec: corrupt or truncated compressed data.
-public struct CodecError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -11,6 +11,8 @@ public struct NZScan: Sendable {
     public var summary = NZSummary()
     /// Records read (chunks and the header).
     public var recordCount = 0
+    /// Size of the .nz data read, trailer included.
+    public var storedSize = 0
 }
 
 /// Reads a .nz container from a file (memory-mapped, random access by tensor) or a pipe (one pass):
@@ -27,6 +29,8 @@ public final class NZDecoder {
     public let dataStart: Int
     /// Mantissa bits kept, for lossy files.
     public let keptMantissaBits: Int?
+    /// The container's 8-byte file header (it seeds every checksum).
+    private let fileHeader: [UInt8]
     private var cursor: AnyCursor
     private let mapped: MappedFile?
     private var consumed = false
@@ -37,20 +41,20 @@ public final class NZDecoder {
     }
 
     /// Opens `path` ("-" for standard input) and reads the container's header and the original header.
-    public init(path: String) throws {
-        name = path == "-" ? "<stdin>" : path
-        let fd = path == "-" ? STDIN_FILENO : Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CheckpointError(file: name, "cannot open: \(systemErrorMessage())") }
-        var info = stat()
-        fstat(fd, &info)
-        if (info.st_mode & S_IFMT) == S_IFREG {
-            defer { if path != "-" { close(fd) } }
-            let file = try MappedFile(fd: fd, size: Int(info.st_size), name: name)
+    public convenience init(path: String) throws {
+        try self.init(InputSource.open(path))
+    }
+
+    /// Reads the container's header and the original header from an opened input.
+    public init(_ source: InputSource) throws {
+        name = source.name
+        switch source.kind {
+        case .mapped(let file):
             mapped = file
             cursor = .memory(MemoryCursor(file.bytes))
-        } else {
+        case .stream(let reader):
             mapped = nil
-            cursor = .stream(StreamCursor(reader: StreamReader(fd: fd, name: name, ownsDescriptor: path != "-")))
+            cursor = .stream(StreamCursor(reader: reader))
         }
         let head: [UInt8]
         do {
@@ -60,14 +64,19 @@ public final class NZDecoder {
         }
         guard Array(head[0..<4]) == NZFormat.magic else { throw CheckpointError(file: name, "not a .nz file (bad magic)") }
         guard head[4] == NZFormat.version else { throw CheckpointError(file: name, "unsupported .nz version \(head[4])") }
-        keptMantissaBits = head[5] & 1 == 1 ? Int(head[6]) : nil
+        guard head[5] <= 1, head[5] == 1 || head[6] == 0, head[7] == 1 || head[7] == 2 else {
+            throw CheckpointError(file: name, "corrupt .nz file header")
+        }
+        keptMantissaBits = head[5] == 1 ? Int(head[6]) : nil
+        fileHeader = head
         do {
             let recordHeader = try Self.readRecordHeader(&cursor)
             guard recordHeader.kind == .header else { throw FormatError("the first record is not the original header") }
             let payload = try Self.read(&cursor, recordHeader.storedLength, "header record")
-            let header = try Self.decodePayload(payload, recordHeader, what: "header record")
+            let header = try Self.decodePayload(payload, recordHeader, fileHeader: head)
             originalHeader = header
             (format, tensors, dataStart) = try OriginalLayout.parse(header)
+            guard (format == .gguf) == (head[7] == 2) else { throw FormatError("file header and stored header disagree on the format") }
         } catch let error as FormatError {
             throw error.at(name)
         } catch let error as CodecError {
@@ -95,7 +104,7 @@ public final class NZDecoder {
         func flush() throws {
             Parallel.forEach(batch.count, threads: threads) { i in
                 do {
-                    batch[i].output = try Self.decodePayload(batch[i].payload, batch[i].header, what: "chunk")
+                    batch[i].output = try Self.decodePayload(batch[i].payload, batch[i].header, fileHeader: fileHeader)
                 } catch {
                     batch[i].error = "\(error)"
                 }
@@ -126,6 +135,7 @@ public final class NZDecoder {
             try flush()
             try layout.finish()
             let footer = try readFooterAndTrailer()
+            scan.storedSize = currentPosition
             guard footer.originalSize == position else {
                 throw FormatError("footer says the original has \(footer.originalSize) bytes, the records give \(position)")
             }
@@ -156,6 +166,7 @@ public final class NZDecoder {
             }
             try layout.finish()
             _ = try readFooterAndTrailer()
+            scan.storedSize = currentPosition
         } catch let error as FormatError {
             throw error.at(name)
         }
@@ -182,7 +193,7 @@ public final class NZDecoder {
                 guard header.kind == .chunk, header.tensorIndex == UInt32(index) else { throw FormatError("the footer points to a record of another tensor") }
                 let payload = try memory.readBytes(header.storedLength, what: "chunk payload")
                 do {
-                    out += try Self.decodePayload(payload, header, what: "chunk")
+                    out += try Self.decodePayload(payload, header, fileHeader: fileHeader)
                 } catch {
                     throw FormatError("tensor '\(tensors[index].name)' chunk \(k): \(error)")
                 }
@@ -213,6 +224,14 @@ public final class NZDecoder {
     }
 
     private func readRecord() throws -> NZRecordHeader { try Self.readRecordHeader(&cursor) }
+
+    /// Bytes of the .nz consumed so far.
+    private var currentPosition: Int {
+        switch cursor {
+        case .memory(let memory): return memory.position
+        case .stream(let stream): return stream.position
+        }
+    }
 
     private static func readRecordHeader(_ cursor: inout AnyCursor) throws -> NZRecordHeader {
         let bytes = try read(&cursor, NZFormat.recordHeaderSize, "record header")
@@ -249,12 +268,18 @@ public final class NZDecoder {
 
     /// After the END record: the footer and the trailer, both checked; then nothing more.
     private func readFooterAndTrailer() throws -> NZFooter {
+        let footerOffset = currentPosition
         let start = try Self.read(&cursor, 12, "footer")
         let count = Int(start.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self)) })
         guard count <= tensors.count else { throw FormatError("footer lists \(count) tensors, the header \(tensors.count)") }
         let footerBytes = start + (try Self.read(&cursor, 16 * count, "footer"))
         let trailer = try Self.read(&cursor, NZFormat.trailerSize, "trailer")
         try checkTrailer(trailer, footer: footerBytes)
+        let (offset, length) = trailer.withUnsafeBytes {
+            (Int(truncatingIfNeeded: UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))),
+             Int(truncatingIfNeeded: UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self))))
+        }
+        guard offset == footerOffset, length == footerBytes.count else { throw FormatError("trailer does not point at the footer") }
         switch cursor {
         case .memory(let memory):
             guard memory.remaining == 0 else { throw FormatError("\(memory.remaining ?? 0) bytes after the trailer") }
@@ -267,7 +292,7 @@ public final class NZDecoder {
     private func checkTrailer(_ trailer: [UInt8], footer: [UInt8]) throws {
         guard Array(trailer[24..<28]) == NZFormat.trailerMagic else { throw FormatError("bad trailer magic (truncated?)") }
         let storedChecksum = trailer.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self)) }
-        guard storedChecksum == Checksum.of(footer) else { throw FormatError("footer checksum mismatch") }
+        guard storedChecksum == Checksum.of(footer, seed: Checksum.of(fileHeader)) else { throw FormatError("footer checksum mismatch") }
     }
 
     /// The footer of a mapped file, found through the trailer at its end.
@@ -285,8 +310,14 @@ public final class NZDecoder {
     }
 
     /// Decodes a record's payload and verifies its checksum.
-    static func decodePayload(_ payload: [UInt8], _ header: NZRecordHeader, what: String) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: header.rawLength)
+    static func decodePayload(_ payload: [UInt8], _ header: NZRecordHeader, fileHeader: [UInt8]) throws -> [UInt8] {
+        var out: [UInt8]
+        if header.codec == .zeros {
+            out = [UInt8](repeating: 0, count: header.rawLength)
+        } else {
+            // Every other codec writes all of it (or throws).
+            out = [UInt8](unsafeUninitializedCapacity: header.rawLength) { _, count in count = header.rawLength }
+        }
         try payload.withUnsafeBytes { input in
             try out.withUnsafeMutableBytes { output in
                 switch header.codec {
@@ -302,7 +333,9 @@ public final class NZDecoder {
                 }
             }
         }
-        guard Checksum.of(out) == header.checksum else { throw CodecError("checksum mismatch") }
+        guard out.withUnsafeBytes({ header.checksum(of: $0, fileHeader: fileHeader) }) == header.checksum else {
+            throw CodecError("checksum mismatch")
+        }
         return out
     }
 }

@@ -72,13 +72,15 @@ public enum NZEncoder {
         var summary = NZSummary()
         summary.tensors = checkpoint.tensors.map { .init(name: $0.name, type: $0.type, shape: $0.shape, originalBytes: $0.byteCount, storedBytes: 0, codecs: []) }
         let lossy = options.keptMantissaBits != nil
-        try sink.write(NZFormat.magic + [NZFormat.version, lossy ? 1 : 0, UInt8(clamping: options.keptMantissaBits ?? 0),
-                                         checkpoint.format == .gguf ? 2 : 1])
+        let fileHeader = NZFormat.magic + [NZFormat.version, lossy ? 1 : 0, UInt8(clamping: options.keptMantissaBits ?? 0),
+                                           checkpoint.format == .gguf ? 2 : 1]
+        try sink.write(fileHeader)
 
         let header = try checkpoint.headerBytes()
         let headerPayload = header.withUnsafeBytes { ByteCodec.zstd(level: 9).compress($0) }
-        let headerRecord = NZRecordHeader(kind: .header, codec: headerPayload == nil ? .raw : .zstd, layoutCode: 0, tensorIndex: NZFormat.noTensor,
-                                          rawLength: header.count, storedLength: headerPayload?.count ?? header.count, checksum: Checksum.of(header))
+        var headerRecord = NZRecordHeader(kind: .header, codec: headerPayload == nil ? .raw : .zstd, layoutCode: 0, tensorIndex: NZFormat.noTensor,
+                                          rawLength: header.count, storedLength: headerPayload?.count ?? header.count, checksum: 0)
+        headerRecord.checksum = header.withUnsafeBytes { headerRecord.checksum(of: $0, fileHeader: fileHeader) }
         try sink.write(headerRecord.serialized())
         try sink.write(headerPayload ?? header)
         summary.otherOriginalBytes += header.count
@@ -91,7 +93,7 @@ public enum NZEncoder {
         var batchBytes = 0
         let copyInput = !checkpoint.isRandomAccess
         func flush() throws {
-            Parallel.forEach(batch.count, threads: options.threads) { i in encode(&batch[i], options: options) }
+            Parallel.forEach(batch.count, threads: options.threads) { i in encode(&batch[i], options: options, fileHeader: fileHeader) }
             for job in batch {
                 if job.tensorIndex != NZFormat.noTensor {
                     if footer.entries.last?.tensorIndex != job.tensorIndex {
@@ -129,7 +131,7 @@ public enum NZEncoder {
             }
         }
         try flush()
-        try sink.write(NZRecordHeader(kind: .end, codec: .raw, layoutCode: 0, tensorIndex: NZFormat.noTensor, rawLength: 0, storedLength: 0, checksum: 0).serialized())
+        try sink.write(NZRecordHeader.end.serialized())
         footer.originalSize = consumed
         let footerBytes = footer.serialized()
         let footerOffset = sink.bytesWritten
@@ -137,7 +139,7 @@ public enum NZEncoder {
         var trailer: [UInt8] = []
         withUnsafeBytes(of: UInt64(footerOffset).littleEndian) { trailer += $0 }
         withUnsafeBytes(of: UInt64(footerBytes.count).littleEndian) { trailer += $0 }
-        withUnsafeBytes(of: Checksum.of(footerBytes).littleEndian) { trailer += $0 }
+        withUnsafeBytes(of: Checksum.of(footerBytes, seed: Checksum.of(fileHeader)).littleEndian) { trailer += $0 }
         try sink.write(trailer + NZFormat.trailerMagic)
         summary.originalSize = consumed
         summary.compressedSize = sink.bytesWritten
@@ -145,44 +147,43 @@ public enum NZEncoder {
     }
 
     /// Codes one chunk: NeuZip for floats, the byte codec for the rest, zeros as a run, raw when nothing helps.
-    private static func encode(_ job: inout Job, options: NZOptions) {
+    private static func encode(_ job: inout Job, options: NZOptions, fileHeader: [UInt8]) {
         let (tensorIndex, type) = (job.tensorIndex, job.type)
         let (header, payload) = job.bytes.map { bytes in
-            bytes.withUnsafeBytes { encodeChunk($0, tensorIndex: tensorIndex, type: type, options: options) }
-        } ?? encodeChunk(job.view, tensorIndex: tensorIndex, type: type, options: options)
+            bytes.withUnsafeBytes { encodeChunk($0, tensorIndex: tensorIndex, type: type, options: options, fileHeader: fileHeader) }
+        } ?? encodeChunk(job.view, tensorIndex: tensorIndex, type: type, options: options, fileHeader: fileHeader)
         job.header = header
         job.payload = payload
         job.bytes = nil
     }
 
-    private static func encodeChunk(_ input: UnsafeRawBufferPointer, tensorIndex: UInt32, type: TensorType?, options: NZOptions) -> (NZRecordHeader, [UInt8]) {
-            var header = NZRecordHeader(kind: .chunk, codec: .raw, layoutCode: 0, tensorIndex: tensorIndex,
-                                        rawLength: input.count, storedLength: input.count, checksum: 0)
-            if let type, let layout = floatLayout(of: type) {
-                let kept = options.keptMantissaBits.map { min($0, layout.mantissaBits) }
-                let rounded: [UInt8]? = kept.flatMap { $0 < layout.mantissaBits ? roundValues(input, layout: layout, keptBits: $0) : nil }
-                header.checksum = rounded.map { Checksum.of($0) } ?? Checksum.of(input)
-                let payload = FloatChunkCodec.encode(input, layout: layout, keptBits: kept)
-                if rounded != nil || payload.count < input.count {
-                    header.codec = .float
-                    header.layoutCode = NZRecordHeader.layoutCode(layout)
-                    header.storedLength = payload.count
-                    return (header, payload)
-                }
-                return (header, Array(input))
+    private static func encodeChunk(_ input: UnsafeRawBufferPointer, tensorIndex: UInt32, type: TensorType?, options: NZOptions,
+                                    fileHeader: [UInt8]) -> (NZRecordHeader, [UInt8]) {
+        var header = NZRecordHeader(kind: .chunk, codec: .raw, layoutCode: 0, tensorIndex: tensorIndex,
+                                    rawLength: input.count, storedLength: input.count, checksum: 0)
+        var payload: [UInt8]?
+        // What the decoder will return: the input, or its rounded values in lossy mode.
+        var decoded: [UInt8]?
+        if let type, let layout = floatLayout(of: type) {
+            let kept = options.keptMantissaBits.map { min($0, layout.mantissaBits) }
+            decoded = kept.flatMap { $0 < layout.mantissaBits ? roundValues(input, layout: layout, keptBits: $0) : nil }
+            let coded = FloatChunkCodec.encode(input, layout: layout, keptBits: kept)
+            if decoded != nil || coded.count < input.count {
+                header.codec = .float
+                header.layoutCode = NZRecordHeader.layoutCode(layout)
+                payload = coded
             }
-            header.checksum = Checksum.of(input)
-            if input.allSatisfy({ $0 == 0 }) {
-                header.codec = .zeros
-                header.storedLength = 0
-                return (header, [])
-            }
-            if let payload = options.byteCodec.compress(input) {
-                header.codec = options.byteCodec == .lz4 ? .lz4 : .zstd
-                header.storedLength = payload.count
-                return (header, payload)
-            }
-            return (header, Array(input))
+        } else if input.allSatisfy({ $0 == 0 }) {
+            header.codec = .zeros
+            payload = []
+        } else if let coded = options.byteCodec.compress(input) {
+            header.codec = options.byteCodec == .lz4 ? .lz4 : .zstd
+            payload = coded
+        }
+        header.storedLength = payload?.count ?? input.count
+        header.checksum = decoded.map { bytes in bytes.withUnsafeBytes { header.checksum(of: $0, fileHeader: fileHeader) } }
+            ?? header.checksum(of: input, fileHeader: fileHeader)
+        return (header, payload ?? Array(input))
     }
 
     /// The values as the lossy decoder will return them (for the checksum).

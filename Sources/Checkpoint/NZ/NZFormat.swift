@@ -10,7 +10,9 @@ import NeuZip
 ///     footer        per-tensor index (see `NZFooter`)
 ///     trailer       footer offset u64, footer length u64, footer checksum u64, "NZFT"
 ///
-/// Every record carries the XXH3-64 checksum of its decoded bytes, verified on every read.
+/// Every record carries the XXH3-64 checksum of its decoded bytes, seeded with a hash of the file header
+/// and of the record header's other fields, so that a change to any byte of the file is detected; the
+/// trailer's checksum covers the footer and the file header the same way.
 public enum NZFormat {
     public static let magic: [UInt8] = Array("NZIP".utf8)
     public static let trailerMagic: [UInt8] = Array("NZFT".utf8)
@@ -77,6 +79,20 @@ public struct NZRecordHeader: Sendable, Equatable {
         }
     }
 
+    /// The record that ends the data records.
+    public static let end = NZRecordHeader(kind: .end, codec: .raw, layoutCode: 0, tensorIndex: NZFormat.noTensor,
+                                           rawLength: 0, storedLength: 0, checksum: 0)
+
+    /// The seed of this record's checksum: the file header and every other field of the record header.
+    func checksumSeed(fileHeader: [UInt8]) -> UInt64 {
+        Checksum.of(fileHeader + serialized().prefix(16))
+    }
+
+    /// The checksum of `data` as this record's decoded bytes.
+    func checksum(of data: UnsafeRawBufferPointer, fileHeader: [UInt8]) -> UInt64 {
+        Checksum.of(data, seed: checksumSeed(fileHeader: fileHeader))
+    }
+
     func serialized() -> [UInt8] {
         var out: [UInt8] = [kind.rawValue, codec.rawValue, layoutCode, 0]
         withUnsafeBytes(of: tensorIndex.littleEndian) { out += $0 }
@@ -89,6 +105,7 @@ public struct NZRecordHeader: Sendable, Equatable {
     /// Parses and sanity-checks a record header; sizes are bounded before anything is allocated.
     static func parse(_ bytes: UnsafeRawBufferPointer) throws -> NZRecordHeader {
         guard let kind = NZRecordKind(rawValue: bytes[0]) else { throw FormatError("unknown record kind \(bytes[0])") }
+        guard bytes[3] == 0 else { throw FormatError("reserved byte of a record header is \(bytes[3]), not 0") }
         guard let codec = NZCodec(rawValue: bytes[1]) else { throw FormatError("unknown codec \(bytes[1])") }
         let u32 = { (offset: Int) in Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))) }
         let header = NZRecordHeader(kind: kind, codec: codec, layoutCode: bytes[2], tensorIndex: UInt32(u32(4)),
@@ -96,6 +113,7 @@ public struct NZRecordHeader: Sendable, Equatable {
                                     checksum: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self)))
         switch kind {
         case .header:
+            guard header.layoutCode == 0, header.tensorIndex == NZFormat.noTensor else { throw FormatError("malformed header record") }
             guard header.rawLength <= NZFormat.maxHeaderBytes,
                   header.rawLength <= max(1 << 20, header.storedLength * NZFormat.maxHeaderRatio) else {
                 throw FormatError("header record declares \(header.rawLength) bytes from \(header.storedLength): refused")
@@ -104,8 +122,9 @@ public struct NZRecordHeader: Sendable, Equatable {
             guard header.rawLength <= NZFormat.maxChunkBytes else { throw FormatError("chunk declares \(header.rawLength) bytes (limit \(NZFormat.maxChunkBytes))") }
             guard header.storedLength <= header.rawLength + 65536 else { throw FormatError("chunk stores \(header.storedLength) bytes for \(header.rawLength)") }
             if codec == .float && header.floatLayout == nil { throw FormatError("float chunk with unknown layout \(bytes[2])") }
+            if codec != .float && header.layoutCode != 0 { throw FormatError("layout code \(bytes[2]) on a \(codec) chunk") }
         case .end:
-            guard header.rawLength == 0, header.storedLength == 0 else { throw FormatError("malformed end record") }
+            guard header == .end else { throw FormatError("malformed end record") }
         }
         if codec == .raw && header.storedLength != header.rawLength { throw FormatError("raw record of \(header.storedLength) bytes declares \(header.rawLength)") }
         return header

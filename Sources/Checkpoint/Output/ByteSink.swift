@@ -73,3 +73,10 @@ public final class FileDescriptorSink: ByteSink {
         }
     }
 }
+
+/// A sink that counts bytes and keeps none (benchmarks, dry runs).
+public final class DiscardingSink: ByteSink {
+    public private(set) var bytesWritten = 0
+    public init() {}
+    public func write(_ bytes: UnsafeRawBufferPointer) throws { bytesWritten += bytes.count }
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Checkpoint
+import ToolSupport
+
+/// `nunzip`: restore .nz files; also turn GGUF or safetensors into dense safetensors.
+public struct NUnzipCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "nunzip",
+        abstract: "Restore .nz files to the original checkpoint, or convert GGUF/safetensors to dense safetensors.",
+        discussion: """
+            FILE.nz is restored to FILE (byte for byte for lossless files). A GGUF or safetensors FILE is \
+            written as dense safetensors in --dtype (block-quantised tensors dequantised). With no FILE or \
+            '-', reads standard input and writes standard output. See nunzip(1) and nz(5).
+            """)
+
+    @Flag(name: [.customShort("l"), .long], help: "List the tensors of .nz files with their compressed sizes.")
+    var list = false
+
+    @Flag(name: [.customShort("t"), .long], help: "Test the integrity of .nz files (decode everything, write nothing).")
+    var test = false
+
+    @Flag(name: .long, help: "With -l: one JSON object per file.")
+    var json = false
+
+    @Option(name: .long, help: "Decode only this tensor of a .nz file, as a one-tensor safetensors file.")
+    var tensor: String?
+
+    @Option(name: .long, help: "Float dtype of dense output from GGUF/safetensors input: f32, bf16 or f16.")
+    var dtype: String?
+
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var runOptions: RunOptions
+
+    @Argument(help: "Files to restore or convert ('-' for standard input).")
+    var files: [String] = []
+
+    public init() {}
+
+    public func validate() throws {
+        try output.validate(inputCount: max(1, files.count))
+        if list && test { throw ValidationError("-l and -t exclude each other") }
+        if let dtype, Self.denseType(dtype) == nil { throw ValidationError("--dtype must be f32, bf16 or f16") }
+        if tensor != nil && output.output == nil && !output.toStdout { throw ValidationError("--tensor needs -o FILE or -c") }
+    }
+
+    static func denseType(_ name: String) -> TensorType? {
+        ["f32": TensorType.f32, "bf16": .bf16, "f16": .f16][name.lowercased()]
+    }
+
+    public func run() throws {
+        let inputs = files.isEmpty ? ["-"] : files
+        for input in inputs {
+            if list {
+                try NZFileActions.list(input, json: json)
+                continue
+            }
+            if test {
+                try NZFileActions.test(input, run: runOptions)
+                continue
+            }
+            let source = try InputSource.open(input)
+            if try source.isNZ() {
+                if dtype != nil {
+                    throw ToolError("\(source.name): --dtype converts GGUF/safetensors; restore first: nunzip -c \(input) | nunzip --dtype \(dtype!) - -o OUT")
+                }
+                if let tensor {
+                    try NZFileActions.extractTensor(tensor, from: input, source: source, output: output)
+                } else {
+                    try NZFileActions.restore(input, source: source, output: output, run: runOptions)
+                }
+            } else {
+                if tensor != nil { throw ToolError("\(source.name): --tensor reads .nz files") }
+                try NZFileActions.convertToDense(input, source: source, dtype: Self.denseType(dtype ?? "f32")!, output: output, run: runOptions)
+            }
+        }
+    }
+}

@@ -1,0 +1,4 @@
+import NZTool
+import ToolSupport
+
+ToolRunner.main(NUnzipCommand.self)

@@ -1,0 +1,3 @@
+import NZTool
+
+NZipCommand.main(arguments: Array(CommandLine.arguments.dropFirst()))
