@@ -36,7 +36,7 @@ public struct NZipCommand: ParsableCommand {
     @Flag(name: .long, help: "Use lz4 instead of zstd for non-float data.")
     var fast = false
 
-    @Option(name: .long, help: ArgumentHelp("Chunk size in KiB.", visibility: .hidden))
+    @Option(name: .customLong("chunk-kib"), help: ArgumentHelp("Chunk size in KiB (4 to 65536).", visibility: .hidden))
     var chunkKiB = 1024
 
     @OptionGroup var output: OutputOptions
