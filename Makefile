@@ -6,7 +6,7 @@ BINDIR = $(DESTDIR)$(PREFIX)/bin
 MANDIR = $(DESTDIR)$(PREFIX)/share/man
 export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
-TOOLS = mstat
+TOOLS = mstat nzip nunzip
 RELEASE_DIR = .build/release
 DEBIAN_PACKAGES = libzstd-dev liblz4-dev libopenblas-dev libxxhash-dev pkg-config mandoc bc
 PYTHON ?= python3
@@ -55,9 +55,11 @@ install: build
 	install -d $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5
 	for t in $(TOOLS); do install -m 755 $(RELEASE_DIR)/$$t $(BINDIR)/$$t; done
 	for t in $(TOOLS); do install -m 644 man/$$t.1 $(MANDIR)/man1/$$t.1; done
+	install -m 644 man/nz.5 $(MANDIR)/man5/nz.5
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(BINDIR)/$$t $(MANDIR)/man1/$$t.1; done
+	rm -f $(MANDIR)/man5/nz.5
 
 lint-man:
 	for f in man/*.[15]; do mandoc -Tlint -W warning $$f; done

@@ -19,6 +19,18 @@ echo
 echo "== the same generator and seed in two dtypes: how much BF16 rounding costs"
 run "$BIN/mstat" diff "$OUT/tiny-f32.safetensors" "$OUT/tiny-bf16.safetensors"
 echo
+echo "== NeuZip: lossless, through pipes, byte for byte"
+echo "\$ $BIN/nzip < $OUT/tiny-bf16.safetensors | $BIN/nunzip | cmp - $OUT/tiny-bf16.safetensors"
+"$BIN/nzip" < "$OUT/tiny-bf16.safetensors" | "$BIN/nunzip" | cmp - "$OUT/tiny-bf16.safetensors" && echo "identical"
+run "$BIN/nzip" -f -v "$OUT/tiny-bf16.safetensors"
+run "$BIN/nzip" -l "$OUT/tiny-bf16.safetensors.nz"
+run "$BIN/nzip" -t -v "$OUT/tiny-bf16.safetensors.nz"
+echo
+echo "== NeuZip lossy (3 mantissa bits) and what it costs"
+run "$BIN/nzip" -f -v --mantissa-bits 3 -o "$OUT/tiny-p3.nz" "$OUT/tiny-bf16.safetensors"
+echo "\$ $BIN/nunzip -c $OUT/tiny-p3.nz | $BIN/mstat diff $OUT/tiny-bf16.safetensors - | tail -1"
+"$BIN/nunzip" -c "$OUT/tiny-p3.nz" | "$BIN/mstat" diff "$OUT/tiny-bf16.safetensors" - | tail -1
+echo
 echo "== from a pipe"
 echo "\$ cat $OUT/tiny-bf16.safetensors | $BIN/mstat stats --json - | head -c 300"
 json=$(cat "$OUT/tiny-bf16.safetensors" | "$BIN/mstat" stats --json -)
