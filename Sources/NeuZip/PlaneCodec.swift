@@ -30,6 +30,18 @@ enum PlaneCodec {
         out.append(contentsOf: payload)
     }
 
+    /// If the next plane is stored raw with `count` bytes, consumes it and returns where it lies;
+    /// otherwise leaves the reader where it was and returns nil.
+    static func rawPlane(_ reader: inout ByteReader, count: Int) throws -> UnsafeRawBufferPointer? {
+        var peek = reader
+        guard try peek.byte() == PlaneEncoding.raw.rawValue else { return nil }
+        let length = Int(try peek.u32())
+        guard length == count else { throw CodecError("raw plane of \(length) bytes, expected \(count)") }
+        let bytes = try peek.bytes(length)
+        reader = peek
+        return bytes
+    }
+
     /// Decodes one plane starting at `reader`'s position into `output` (whose size the caller knows).
     static func decode(_ reader: inout ByteReader, into output: UnsafeMutableBufferPointer<UInt8>) throws {
         let tag = try reader.byte()

@@ -6,15 +6,18 @@ import Darwin
 
 /// A static rANS entropy coder over bytes (after Duda's asymmetric numeral systems, in the byte-oriented
 /// form popularised by ryg_rans): 32-bit states renormalised by 16-bit words, probabilities quantised to
-/// 12 bits, four interleaved states so that consecutive symbols decode independently.
+/// 12 bits. Four interleaved states, each with its own word stream, so that the four dependency chains
+/// of the decoder never wait for each other.
 ///
-/// Stream layout: the frequency table (see `FrequencyTable.serialized`), four u32 final states, then the
-/// 16-bit words in the order the decoder consumes them.
+/// Stream layout: the frequency table (see `FrequencyTable.serialized`), the four final states (u32),
+/// the four streams' word counts (u32), then the four streams of 16-bit words, each in the order its
+/// state consumes them. Symbol i belongs to state i mod 4.
 public enum RANS {
     static let probabilityBits: UInt32 = 12
     static let total: UInt32 = 1 << probabilityBits
     /// Lower bound of the normalised state interval [L, L << 16).
     static let lowerBound: UInt32 = 1 << 16
+    static let lanes = 4
 
     /// Encodes `input` with a table fitted to it; returns nil when the input has a single distinct symbol
     /// or is empty (callers store such planes as a constant), or when its order-0 entropy says coding
@@ -30,120 +33,132 @@ public enum RANS {
         }
         let table = FrequencyTable(counts: counts)
         let symbols = table.encodingSymbols()
-        let tableBytes = table.serialized()
         let n = input.count
-        // At most one 16-bit word per symbol, plus slack; written downwards so they end in decoding order.
-        let capacity = n + 8
-        let words = UnsafeMutablePointer<UInt16>.allocate(capacity: capacity)
+        // Each lane emits at most one word per symbol; lanes write downwards into their own region so
+        // that each ends in decoding order.
+        let laneCapacity = n / lanes + 2
+        let words = UnsafeMutablePointer<UInt16>.allocate(capacity: lanes * laneCapacity)
         defer { words.deallocate() }
-        // The loop state lives inside the closure: captured mutable variables would be boxed on the heap.
-        let (top, x0, x1, x2, x3) = symbols.withUnsafeBufferPointer { table -> (Int, UInt32, UInt32, UInt32, UInt32) in
-            var top = capacity
+        // Loop state stays inside the closure: captured mutable variables would be boxed on the heap.
+        let (tops, states) = symbols.withUnsafeBufferPointer { table -> ([Int], [UInt32]) in
             var x0 = lowerBound, x1 = lowerBound, x2 = lowerBound, x3 = lowerBound
-            @inline(__always) func put(_ x: inout UInt32, _ symbol: UInt8) {
+            var t0 = laneCapacity, t1 = 2 * laneCapacity, t2 = 3 * laneCapacity, t3 = 4 * laneCapacity
+            @inline(__always) func put(_ x: inout UInt32, _ top: inout Int, _ symbol: UInt8) {
                 let e = table[Int(symbol)]
-                if x >= e.limit {
-                    top &-= 1
-                    words[top] = UInt16(truncatingIfNeeded: x)
-                    x >>= 16
-                }
+                // Branch-free renormalisation: the word is always stored, and kept only when needed.
+                let flush = x >= e.limit
+                words[top &- 1] = UInt16(truncatingIfNeeded: x)
+                top &-= flush ? 1 : 0
+                x = flush ? x >> 16 : x
                 let q = UInt32(truncatingIfNeeded: (UInt64(x) &* UInt64(e.reciprocal)) >> 32) >> e.shift
                 x = x &+ e.bias &+ q &* e.complement
             }
             var i = n
-            // Symbol i belongs to state i % 4; encoding runs backwards.
+            // Encoding runs backwards; first the ragged end, then whole rounds.
             while i % 4 != 0 {
                 i -= 1
                 switch i & 3 {
-                case 0: put(&x0, input[i])
-                case 1: put(&x1, input[i])
-                case 2: put(&x2, input[i])
-                default: put(&x3, input[i])
+                case 0: put(&x0, &t0, input[i])
+                case 1: put(&x1, &t1, input[i])
+                case 2: put(&x2, &t2, input[i])
+                default: put(&x3, &t3, input[i])
                 }
             }
             while i > 0 {
-                put(&x3, input[i &- 1])
-                put(&x2, input[i &- 2])
-                put(&x1, input[i &- 3])
-                put(&x0, input[i &- 4])
+                put(&x3, &t3, input[i &- 1])
+                put(&x2, &t2, input[i &- 2])
+                put(&x1, &t1, input[i &- 3])
+                put(&x0, &t0, input[i &- 4])
                 i &-= 4
             }
-            return (top, x0, x1, x2, x3)
+            return ([t0, t1, t2, t3], [x0, x1, x2, x3])
         }
-        var out = tableBytes
-        out.reserveCapacity(tableBytes.count + 16 + 2 * (capacity - top))
-        for x in [x0, x1, x2, x3] { withUnsafeBytes(of: x.littleEndian) { out.append(contentsOf: $0) } }
-        UnsafeRawBufferPointer(start: words + top, count: 2 * (capacity - top)).withMemoryRebound(to: UInt8.self) { out.append(contentsOf: $0) }
+        var out = table.serialized()
+        for x in states { withUnsafeBytes(of: x.littleEndian) { out.append(contentsOf: $0) } }
+        let counts16 = (0..<lanes).map { (($0 + 1) * laneCapacity) - tops[$0] }
+        for count in counts16 { withUnsafeBytes(of: UInt32(count).littleEndian) { out.append(contentsOf: $0) } }
+        out.reserveCapacity(out.count + 2 * counts16.reduce(0, +))
+        for lane in 0..<lanes {
+            UnsafeRawBufferPointer(start: words + tops[lane], count: 2 * counts16[lane]).withMemoryRebound(to: UInt8.self) { out.append(contentsOf: $0) }
+        }
         return out
     }
 
-    /// Decodes exactly `output.count` symbols from `data`. Corrupt data is detected (bad table, running out
-    /// of words, final states that are not the initial ones) and never read or written out of bounds.
+    /// Decodes exactly `output.count` symbols from `data`. Corrupt data is detected (bad table, a stream
+    /// running out of words, final states that are not the initial ones, words left over) and never read
+    /// or written out of bounds.
     public static func decode(_ data: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<UInt8>) throws {
         let (table, tableBytes) = try FrequencyTable.deserialize(data)
-        guard data.count >= tableBytes + 16, (data.count - tableBytes - 16) % 2 == 0 else {
-            throw CodecError("rANS stream too short")
+        let fixed = tableBytes + 8 * lanes
+        guard data.count >= fixed else { throw CodecError("rANS stream too short") }
+        let word = { (k: Int) in UInt32(littleEndian: data.loadUnaligned(fromByteOffset: tableBytes + 4 * k, as: UInt32.self)) }
+        let initial = (0..<lanes).map { word($0) }
+        let counts = (0..<lanes).map { Int(word(lanes + $0)) }
+        guard counts.allSatisfy({ $0 <= data.count }), fixed + 2 * counts.reduce(0, +) == data.count else {
+            throw CodecError("rANS stream lengths do not match its size")
         }
-        let initial = (0..<4).map { UInt32(littleEndian: data.loadUnaligned(fromByteOffset: tableBytes + 4 * $0, as: UInt32.self)) }
-        let wordCount = (data.count - tableBytes - 16) / 2
-        let words = data.baseAddress! + tableBytes + 16
+        var starts: [UnsafeRawPointer] = []
+        var offset = fixed
+        for lane in 0..<lanes {
+            starts.append(data.baseAddress! + offset)
+            offset += 2 * counts[lane]
+        }
+        let ends = (0..<lanes).map { starts[$0] + 2 * counts[$0] }
         let n = output.count
         guard let out = output.baseAddress else { return }
         let mask = total - 1
         let slots = table.decodingSlots()
-        // The loop state lives inside the closure: captured mutable variables would be boxed on the heap.
-        let (position, x0, x1, x2, x3) = try slots.withUnsafeBufferPointer { slots -> (Int, UInt32, UInt32, UInt32, UInt32) in
+        // Loop state stays inside the closure: captured mutable variables would be boxed on the heap.
+        let (finalStates, finalPointers) = try slots.withUnsafeBufferPointer { slots -> ([UInt32], [UnsafeRawPointer]) in
             var x0 = initial[0], x1 = initial[1], x2 = initial[2], x3 = initial[3]
-            var position = 0
-            @inline(__always) func get(_ x: inout UInt32) -> UInt8 {
+            var p0 = starts[0], p1 = starts[1], p2 = starts[2], p3 = starts[3]
+            @inline(__always) func get(_ x: inout UInt32, _ p: inout UnsafeRawPointer) -> UInt8 {
                 let entry = slots[Int(x & mask)]
                 x = (entry & 0xFFF) &* (x >> probabilityBits) &+ ((entry >> 12) & 0xFFF)
-                // Branch-free renormalisation: the word is always loaded (the caller guarantees one is there).
+                // Branch-free renormalisation: the next word is always loaded (the caller guarantees one).
                 let refill = x < lowerBound
-                let word = UInt32(UInt16(littleEndian: words.loadUnaligned(fromByteOffset: position &<< 1, as: UInt16.self)))
-                x = refill ? (x << 16) | word : x
-                position &+= refill ? 1 : 0
+                let next = UInt32(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
+                x = refill ? (x << 16) | next : x
+                p += refill ? 2 : 0
                 return UInt8(truncatingIfNeeded: entry >> 24)
             }
             var i = 0
-            // Rounds of four symbols, one per state; a round reads at most four words, so the number of
-            // rounds that need no checks is known in advance.
+            // Rounds of four symbols, one per lane; a round reads at most one word per lane, so the rounds
+            // that need no checks are counted in advance.
             while true {
-                let rounds = min((n - i) / 4, (wordCount - position) / 4)
+                let left = min(min(ends[0] - p0, ends[1] - p1), min(ends[2] - p2, ends[3] - p3)) / 2
+                let rounds = min((n - i) / 4, left)
                 if rounds == 0 { break }
                 var k = 0
                 while k < rounds {
-                    out[i] = get(&x0)
-                    out[i &+ 1] = get(&x1)
-                    out[i &+ 2] = get(&x2)
-                    out[i &+ 3] = get(&x3)
+                    out[i] = get(&x0, &p0)
+                    out[i &+ 1] = get(&x1, &p1)
+                    out[i &+ 2] = get(&x2, &p2)
+                    out[i &+ 3] = get(&x3, &p3)
                     i &+= 4
                     k &+= 1
                 }
             }
             // The tail, checking before every word read.
+            var states = [x0, x1, x2, x3]
+            var pointers = [p0, p1, p2, p3]
             while i < n {
                 let lane = i & 3
-                var x = lane == 0 ? x0 : lane == 1 ? x1 : lane == 2 ? x2 : x3
+                var x = states[lane]
                 let entry = slots[Int(x & mask)]
                 out[i] = UInt8(truncatingIfNeeded: entry >> 24)
                 x = (entry & 0xFFF) &* (x >> probabilityBits) &+ ((entry >> 12) & 0xFFF)
                 if x < lowerBound {
-                    guard position < wordCount else { throw CodecError("rANS stream ends early") }
-                    x = (x << 16) | UInt32(UInt16(littleEndian: words.loadUnaligned(fromByteOffset: 2 * position, as: UInt16.self)))
-                    position += 1
+                    guard pointers[lane] < ends[lane] else { throw CodecError("rANS stream ends early") }
+                    x = (x << 16) | UInt32(UInt16(littleEndian: pointers[lane].loadUnaligned(as: UInt16.self)))
+                    pointers[lane] += 2
                 }
-                switch lane {
-                case 0: x0 = x
-                case 1: x1 = x
-                case 2: x2 = x
-                default: x3 = x
-                }
+                states[lane] = x
                 i += 1
             }
-            return (position, x0, x1, x2, x3)
+            return (states, pointers)
         }
-        guard position == wordCount, x0 == lowerBound, x1 == lowerBound, x2 == lowerBound, x3 == lowerBound else {
+        guard finalStates.allSatisfy({ $0 == lowerBound }), finalPointers == ends else {
             throw CodecError("rANS stream is corrupt (final state mismatch)")
         }
     }
