@@ -24,12 +24,14 @@ let package = Package(
         systemLibrary("CLZ4", pkgConfig: "liblz4", apt: ["liblz4-dev"]),
         systemLibrary("COpenBLAS", pkgConfig: "openblas", apt: ["libopenblas-dev"]),
         systemLibrary("CXXHash", pkgConfig: "libxxhash", apt: ["libxxhash-dev"]),
+        // glibc's malloc.h (mallopt), part of libc6-dev.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
-        .target(name: "Kernels", dependencies: ["COpenBLAS"]),
+        .target(name: "Kernels", dependencies: ["COpenBLAS", "CMalloc"]),
         .target(name: "NeuZip", dependencies: ["Kernels", "CZstd", "CLZ4", "CXXHash"]),
         .target(name: "Checkpoint", dependencies: ["Kernels", "NeuZip"]),
         .target(name: "ToolSupport", dependencies: [
-            "Checkpoint",
+            "Checkpoint", "Kernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "NZTool", dependencies: [
@@ -39,7 +41,7 @@ let package = Package(
         .executableTarget(name: "mstat", dependencies: ["ToolSupport", "Checkpoint", "Kernels"]),
         .executableTarget(name: "nzip", dependencies: ["NZTool"]),
         .executableTarget(name: "nunzip", dependencies: ["NZTool", "ToolSupport"]),
-        .executableTarget(name: "neuzip-bench", dependencies: ["Checkpoint"]),
+        .executableTarget(name: "neuzip-bench", dependencies: ["Checkpoint", "Kernels"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),

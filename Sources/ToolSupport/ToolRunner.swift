@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoint
+import Kernels
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -14,6 +15,7 @@ public enum ToolRunner {
     /// Runs the root command `Command` with the process arguments.
     public static func main<Command: ParsableCommand>(_: Command.Type, arguments: [String]? = nil) -> Never {
         installSignalCleanup()
+        AllocatorTuning.keepChunkBuffers()
         let toolName = Command.configuration.commandName ?? "tool"
         do {
             var command = try Command.parseAsRoot(arguments ?? Array(CommandLine.arguments.dropFirst()))

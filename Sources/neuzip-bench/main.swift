@@ -4,6 +4,7 @@
 // usage: neuzip-bench FILE THREADS [MANTISSA_BITS]
 // prints: neuzip <TAB> percent of original <TAB> compress MB/s <TAB> decompress MB/s (best of three)
 import Checkpoint
+import Kernels
 import Dispatch
 import Foundation
 
@@ -12,6 +13,7 @@ guard arguments.count >= 3, let threads = Int(arguments[2]) else {
     FileHandle.standardError.write("usage: neuzip-bench FILE THREADS [MANTISSA_BITS]\n".data(using: .utf8)!)
     exit(2)
 }
+AllocatorTuning.keepChunkBuffers()
 let kept = arguments.count > 3 ? Int(arguments[3]) : nil
 let input = arguments[1]
 let packed = "/dev/shm/neuzip-bench-\(getpid()).nz"

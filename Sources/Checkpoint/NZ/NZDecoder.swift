@@ -73,7 +73,7 @@ public final class NZDecoder {
             let recordHeader = try Self.readRecordHeader(&cursor)
             guard recordHeader.kind == .header else { throw FormatError("the first record is not the original header") }
             let payload = try Self.read(&cursor, recordHeader.storedLength, "header record")
-            let header = try Self.decodePayload(payload, recordHeader, fileHeader: head)
+            let header = try payload.withUnsafeBytes { try Self.decodePayload($0, recordHeader, fileHeader: head) }
             originalHeader = header
             (format, tensors, dataStart) = try OriginalLayout.parse(header)
             guard (format == .gguf) == (head[7] == 2) else { throw FormatError("file header and stored header disagree on the format") }
@@ -100,11 +100,11 @@ public final class NZDecoder {
         var position = originalHeader.count
         scan.summary.otherOriginalBytes = originalHeader.count
         progress?(position)
-        var batch: [(header: NZRecordHeader, payload: [UInt8], output: [UInt8], error: String?)] = []
+        var batch: [(header: NZRecordHeader, payload: Payload, output: [UInt8], error: String?)] = []
         func flush() throws {
             Parallel.forEach(batch.count, threads: threads) { i in
                 do {
-                    batch[i].output = try Self.decodePayload(batch[i].payload, batch[i].header, fileHeader: fileHeader)
+                    batch[i].output = try batch[i].payload.withBytes { try Self.decodePayload($0, batch[i].header, fileHeader: fileHeader) }
                 } catch {
                     batch[i].error = "\(error)"
                 }
@@ -126,7 +126,7 @@ public final class NZDecoder {
                 if header.kind == .end { break }
                 guard header.kind == .chunk else { throw FormatError("unexpected record kind \(header.kind) after the header") }
                 try layout.accept(header, at: position + batch.reduce(0) { $0 + $1.header.rawLength })
-                let payload = try Self.read(&cursor, header.storedLength, "chunk payload")
+                let payload = try readPayload(header.storedLength)
                 account(header, in: &scan)
                 batch.append((header, payload, [], nil))
                 batchBytes += header.rawLength
@@ -193,7 +193,7 @@ public final class NZDecoder {
                 guard header.kind == .chunk, header.tensorIndex == UInt32(index) else { throw FormatError("the footer points to a record of another tensor") }
                 let payload = try memory.readBytes(header.storedLength, what: "chunk payload")
                 do {
-                    out += try Self.decodePayload(payload, header, fileHeader: fileHeader)
+                    out += try payload.withUnsafeBytes { try Self.decodePayload($0, header, fileHeader: fileHeader) }
                 } catch {
                     throw FormatError("tensor '\(tensors[index].name)' chunk \(k): \(error)")
                 }
@@ -255,6 +255,30 @@ public final class NZDecoder {
         }
     }
 
+    /// A record payload: a view into the mapped file, or bytes read from a pipe.
+    private enum Payload {
+        case view(UnsafeRawBufferPointer)
+        case owned([UInt8])
+
+        func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+            switch self {
+            case .view(let bytes): return try body(bytes)
+            case .owned(let bytes): return try bytes.withUnsafeBytes(body)
+            }
+        }
+    }
+
+    /// The next `count` bytes: in place for a mapped file (the map outlives the decoder's use of it).
+    private func readPayload(_ count: Int) throws -> Payload {
+        if case .memory(var memory) = cursor, let mapped {
+            let start = memory.position
+            try memory.skip(count, what: "chunk payload")
+            cursor = .memory(memory)
+            return .view(UnsafeRawBufferPointer(rebasing: mapped.bytes[start..<(start + count)]))
+        }
+        return .owned(try Self.read(&cursor, count, "chunk payload"))
+    }
+
     private func skip(_ count: Int) throws {
         switch cursor {
         case .memory(var memory):
@@ -310,7 +334,7 @@ public final class NZDecoder {
     }
 
     /// Decodes a record's payload and verifies its checksum.
-    static func decodePayload(_ payload: [UInt8], _ header: NZRecordHeader, fileHeader: [UInt8]) throws -> [UInt8] {
+    static func decodePayload(_ input: UnsafeRawBufferPointer, _ header: NZRecordHeader, fileHeader: [UInt8]) throws -> [UInt8] {
         var out: [UInt8]
         if header.codec == .zeros {
             out = [UInt8](repeating: 0, count: header.rawLength)
@@ -318,19 +342,17 @@ public final class NZDecoder {
             // Every other codec writes all of it (or throws).
             out = [UInt8](unsafeUninitializedCapacity: header.rawLength) { _, count in count = header.rawLength }
         }
-        try payload.withUnsafeBytes { input in
-            try out.withUnsafeMutableBytes { output in
-                switch header.codec {
-                case .raw: output.copyMemory(from: input)
-                case .zeros: guard input.isEmpty else { throw CodecError("zero run with a payload") }
-                case .zstd: try ByteCodec.zstd(level: 0).decompress(input, into: output)
-                case .lz4: try ByteCodec.lz4.decompress(input, into: output)
-                case .float:
-                    guard let layout = header.floatLayout, header.rawLength % layout.byteWidth == 0 else {
-                        throw CodecError("float chunk of \(header.rawLength) bytes")
-                    }
-                    try FloatChunkCodec.decode(input, layout: layout, into: output)
+        try out.withUnsafeMutableBytes { output in
+            switch header.codec {
+            case .raw: output.copyMemory(from: input)
+            case .zeros: guard input.isEmpty else { throw CodecError("zero run with a payload") }
+            case .zstd: try ByteCodec.zstd(level: 0).decompress(input, into: output)
+            case .lz4: try ByteCodec.lz4.decompress(input, into: output)
+            case .float:
+                guard let layout = header.floatLayout, header.rawLength % layout.byteWidth == 0 else {
+                    throw CodecError("float chunk of \(header.rawLength) bytes")
                 }
+                try FloatChunkCodec.decode(input, layout: layout, into: output)
             }
         }
         guard out.withUnsafeBytes({ header.checksum(of: $0, fileHeader: fileHeader) }) == header.checksum else {
