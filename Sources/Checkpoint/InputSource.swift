@@ -17,6 +17,9 @@ public final class InputSource {
         case stream(StreamReader)
     }
     let kind: Kind
+    /// For files: the open descriptor and what it was when opened, to notice changes during a run.
+    private let descriptor: Int32
+    private let opened: stat?
 
     /// Opens `path`, or standard input for "-".
     public static func open(_ path: String) throws -> InputSource {
@@ -33,17 +36,46 @@ public final class InputSource {
             throw CheckpointError(file: name, "is a directory")
         }
         if (info.st_mode & S_IFMT) == S_IFREG {
-            defer { if path != "-" { close(fd) } }
-            return InputSource(name: name, path: path, kind: .mapped(try MappedFile(fd: fd, size: Int(info.st_size), name: name)))
+            let file: MappedFile
+            do {
+                file = try MappedFile(fd: fd, size: Int(info.st_size), name: name)
+            } catch {
+                if path != "-" { close(fd) }
+                throw error
+            }
+            return InputSource(name: name, path: path, kind: .mapped(file), descriptor: path == "-" ? -1 : fd, opened: info)
         }
         // Pipes, FIFOs, character devices: read once, in order; the reader closes what it opened.
-        return InputSource(name: name, path: path, kind: .stream(StreamReader(fd: fd, name: name, ownsDescriptor: path != "-")))
+        return InputSource(name: name, path: path, kind: .stream(StreamReader(fd: fd, name: name, ownsDescriptor: path != "-")),
+                           descriptor: -1, opened: nil)
     }
 
-    private init(name: String, path: String, kind: Kind) {
+    private init(name: String, path: String, kind: Kind, descriptor: Int32, opened: stat?) {
         self.name = name
         self.path = path
         self.kind = kind
+        self.descriptor = descriptor
+        self.opened = opened
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// Throws when the file was modified, truncated, replaced or removed since it was opened: whatever
+    /// was computed from it may be wrong, so tools call this before they commit an output.
+    public func verifyUnchanged() throws {
+        guard let opened, path != "-" else { return }
+        var now = stat()
+        guard descriptor < 0 || fstat(descriptor, &now) == 0 else { return }
+        if descriptor >= 0 && (now.st_size != opened.st_size || now.st_mtim.tv_sec != opened.st_mtim.tv_sec
+                               || now.st_mtim.tv_nsec != opened.st_mtim.tv_nsec) {
+            throw CheckpointError(file: name, "input changed while being read")
+        }
+        var current = stat()
+        guard stat(path, &current) == 0, current.st_dev == opened.st_dev, current.st_ino == opened.st_ino else {
+            throw CheckpointError(file: name, "input was replaced or removed while being read")
+        }
     }
 
     /// Up to `count` first bytes, without consuming them.

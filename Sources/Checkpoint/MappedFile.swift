@@ -23,6 +23,7 @@ public final class MappedFile: @unchecked Sendable {
         madvise(pointer, size, MADV_SEQUENTIAL)
         mapping = pointer
         bytes = UnsafeRawBufferPointer(start: pointer, count: size)
+        MappedInputGuard.register(bytes, name: name)
     }
 
     deinit {

@@ -23,6 +23,7 @@ enum NZFileActions {
         do {
             summary = try NZEncoder.compress(checkpoint, to: target.sink, options: options, progress: progress.update)
             progress.finish()
+            try checkpoint.verifyUnchanged()
             try target.commit()
         } catch {
             progress.finish()
@@ -54,6 +55,7 @@ enum NZFileActions {
         do {
             let scan = try decoder.restore(to: target.sink, threads: run.resolvedThreads, progress: progress.update)
             progress.finish()
+            try decoder.verifyUnchanged()
             try target.commit()
             if run.showsSummaries { ToolRunner.writeError("\(decoder.name): \(Format.bytes(scan.summary.originalSize)), \(target.name)") }
         } catch {
@@ -111,6 +113,7 @@ enum NZFileActions {
         let target = try openTarget(path, input: input, output: output)
         do {
             try checkpoint.writeDenseSafetensors(dtype: dtype, to: target.sink, name: target.name)
+            try checkpoint.verifyUnchanged()
             try target.commit()
         } catch {
             target.discard()

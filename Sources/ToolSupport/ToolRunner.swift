@@ -14,13 +14,18 @@ import Darwin
 public enum ToolRunner {
     /// Runs the root command `Command` with the process arguments.
     public static func main<Command: ParsableCommand>(_: Command.Type, arguments: [String]? = nil) -> Never {
-        installSignalCleanup()
+        installSignalCleanup(Command.self)
         AllocatorTuning.keepChunkBuffers()
         let toolName = Command.configuration.commandName ?? "tool"
         do {
             var command = try Command.parseAsRoot(arguments ?? Array(CommandLine.arguments.dropFirst()))
             try command.run()
             exit(0)
+        } catch is BrokenPipe {
+            // Downstream closed the pipe early: leave quietly, with the status a shell expects of a
+            // writer whose reader is gone (128 + SIGPIPE), and no output files half-written.
+            AtomicFile.removeAllPending()
+            exit(128 + SIGPIPE)
         } catch let error as CheckpointError {
             fail(toolName, error.description)
         } catch let error as ToolError {
@@ -71,7 +76,12 @@ public enum ToolRunner {
     nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
 
     /// SIGINT and SIGTERM: remove temporary outputs, exit 128 + signal.
-    private static func installSignalCleanup() {
+    private static func installSignalCleanup<Command: ParsableCommand>(_: Command.Type) {
+        // Write errors are reported where they happen: EPIPE (a closed pipe) and EFBIG (a file-size
+        // limit, standing in for a full disk) instead of being killed by SIGPIPE or SIGXFSZ.
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGXFSZ, SIG_IGN)
+        MappedInputGuard.install(toolName: Command.configuration.commandName ?? "tool")
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())

@@ -26,6 +26,8 @@ struct DiffCommand: ParsableCommand {
         let a = try Checkpoint.open(reference)
         let b = try Checkpoint.open(other)
         let rows = try CheckpointComparison.compare(a, b)
+        try a.verifyUnchanged()
+        try b.verifyUnchanged()
         var overall = ErrorStatistics()
         for row in rows { overall.merge(row.errors) }
         if json {

@@ -19,6 +19,7 @@ struct StatsCommand: ParsableCommand {
         for (n, path) in paths.enumerated() {
             let checkpoint = try Checkpoint.open(path)
             let statistics = try TensorStatistics.collect(checkpoint)
+            try checkpoint.verifyUnchanged()
             if json {
                 JSONOutput.printLine(report(checkpoint, statistics))
             } else {

@@ -45,9 +45,15 @@ public final class NZDecoder {
         try self.init(InputSource.open(path))
     }
 
+    private let source: InputSource
+
+    /// Throws when the input file changed during the run (see `InputSource.verifyUnchanged`).
+    public func verifyUnchanged() throws { try source.verifyUnchanged() }
+
     /// Reads the container's header and the original header from an opened input.
     public init(_ source: InputSource) throws {
         name = source.name
+        self.source = source
         switch source.kind {
         case .mapped(let file):
             mapped = file
@@ -189,7 +195,7 @@ public final class NZDecoder {
             var out: [UInt8] = []
             out.reserveCapacity(tensors[index].byteCount)
             for k in 0..<entry.recordCount {
-                let header = try NZRecordHeader.parse(try memory.readBytes(NZFormat.recordHeaderSize, what: "record").withUnsafeBytes { $0 })
+                let header = try memory.readBytes(NZFormat.recordHeaderSize, what: "record").withUnsafeBytes { try NZRecordHeader.parse($0) }
                 guard header.kind == .chunk, header.tensorIndex == UInt32(index) else { throw FormatError("the footer points to a record of another tensor") }
                 let payload = try memory.readBytes(header.storedLength, what: "chunk payload")
                 do {

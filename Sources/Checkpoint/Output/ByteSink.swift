@@ -25,6 +25,9 @@ extension ByteSink {
     }
 }
 
+/// The reader of our output went away (`nzip -c big | head -c 100`): not an error worth a message.
+public struct BrokenPipe: Error {}
+
 /// Buffered writing to a file descriptor, with errors naming the output.
 public final class FileDescriptorSink: ByteSink {
     private let fd: Int32
@@ -67,6 +70,7 @@ public final class FileDescriptorSink: ByteSink {
             let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
             if n < 0 {
                 if errno == EINTR { continue }
+                if errno == EPIPE { throw BrokenPipe() }
                 throw CheckpointError(file: name, "write failed: \(systemErrorMessage())")
             }
             done += n
