@@ -42,9 +42,10 @@ build: deps
 
 test: deps test-deps
 	$(SWIFT) build
-	$(SWIFT) test 2>&1 | tee .build/test.log; status=$${PIPESTATUS[0]}; \
-	  bash .ci/summarize-tests .build/test.log; exit $$status
-	bash Fuzz/run.sh --replay
+	$(SWIFT) test 2>&1 | tee .build/test.log; echo $${PIPESTATUS[0]} > .build/test.status
+	bash Fuzz/run.sh --replay 2>&1 | tee .build/fuzz-replay.log; echo $${PIPESTATUS[0]} > .build/fuzz-replay.status
+	@bash .ci/summarize-tests .build/test.log .build/fuzz-replay.log
+	@test "$$(cat .build/test.status)" = 0 && test "$$(cat .build/fuzz-replay.status)" = 0
 
 ## fuzz: run every libFuzzer target for FUZZ_SECONDS (default 60), FUZZ_JOBS at a time (default 2).
 fuzz:

@@ -9,8 +9,9 @@ let package = Package(
     name: "Fuzz",
     dependencies: [.package(name: "neuraltools", path: "..")],
     targets: fuzzers.map { name in
-        .executableTarget(name: name, dependencies: [.product(name: "FuzzTargets", package: "neuraltools")])
+        .executableTarget(name: name, dependencies: ["FuzzDriver", .product(name: "FuzzTargets", package: "neuraltools")])
     } + [
+        .target(name: "FuzzDriver"),
         .executableTarget(name: "make-seeds", dependencies: [.product(name: "Checkpoint", package: "neuraltools")]),
     ]
 )

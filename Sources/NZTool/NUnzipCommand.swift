@@ -13,14 +13,7 @@ public struct NUnzipCommand: ParsableCommand {
             '-', reads standard input and writes standard output. See nunzip(1) and nz(5).
             """)
 
-    @Flag(name: [.customShort("l"), .long], help: "List the tensors of .nz files with their compressed sizes.")
-    var list = false
-
-    @Flag(name: [.customShort("t"), .long], help: "Test the integrity of .nz files (decode everything, write nothing).")
-    var test = false
-
-    @Flag(name: .long, help: "With -l: one JSON object per file.")
-    var json = false
+    @OptionGroup var inspect: NZInspectOptions
 
     @Option(name: .long, help: "Decode only this tensor of a .nz file, as a one-tensor safetensors file.")
     var tensor: String?
@@ -38,7 +31,6 @@ public struct NUnzipCommand: ParsableCommand {
 
     public func validate() throws {
         try output.validate(inputCount: max(1, files.count))
-        if list && test { throw ValidationError("-l and -t exclude each other") }
         if let dtype, Self.denseType(dtype) == nil { throw ValidationError("--dtype must be f32, bf16 or f16") }
         if tensor != nil && output.output == nil && !output.toStdout { throw ValidationError("--tensor needs -o FILE or -c") }
     }
@@ -49,15 +41,7 @@ public struct NUnzipCommand: ParsableCommand {
 
     public func run() throws {
         let inputs = files.isEmpty ? ["-"] : files
-        for input in inputs {
-            if list {
-                try NZFileActions.list(input, json: json)
-                continue
-            }
-            if test {
-                try NZFileActions.test(input, run: runOptions)
-                continue
-            }
+        for input in inputs where try !inspect.run(input, runOptions: runOptions) {
             let source = try InputSource.open(input)
             if try source.isNZ() {
                 if dtype != nil {

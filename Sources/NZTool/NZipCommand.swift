@@ -18,14 +18,7 @@ public struct NZipCommand: ParsableCommand {
     @Flag(name: [.customShort("d"), .long], help: "Decompress (the same as nunzip).")
     var decompress = false
 
-    @Flag(name: [.customShort("l"), .long], help: "List the tensors of .nz files with their compressed sizes.")
-    var list = false
-
-    @Flag(name: [.customShort("t"), .long], help: "Test the integrity of .nz files (decode everything, write nothing).")
-    var test = false
-
-    @Flag(name: .long, help: "With -l: one JSON object per file.")
-    var json = false
+    @OptionGroup var inspect: NZInspectOptions
 
     @Option(name: .long, help: "Lossy: keep this many mantissa bits of each float (BF16 0-7, F16 0-10, F32 0-23).")
     var mantissaBits: Int?
@@ -49,7 +42,6 @@ public struct NZipCommand: ParsableCommand {
 
     public func validate() throws {
         try output.validate(inputCount: max(1, files.count))
-        if list && test { throw ValidationError("-l and -t exclude each other") }
         if !(1...22).contains(level) { throw ValidationError("the zstd level must be 1 to 19 (20-22 with care)") }
         if let bits = mantissaBits, !(0...23).contains(bits) { throw ValidationError("--mantissa-bits must be 0 to 23") }
         if !(4...(64 << 10)).contains(chunkKiB) { throw ValidationError("--chunk-kib must be 4 to 65536") }
@@ -57,16 +49,10 @@ public struct NZipCommand: ParsableCommand {
 
     public func run() throws {
         let inputs = files.isEmpty ? ["-"] : files
-        for input in inputs {
-            if list {
-                try NZFileActions.list(input, json: json)
-            } else if test {
-                try NZFileActions.test(input, run: runOptions)
-            } else {
-                let options = NZOptions(keptMantissaBits: mantissaBits, byteCodec: fast ? .lz4 : .zstd(level: level),
-                                        threads: runOptions.resolvedThreads, chunkBytes: chunkKiB << 10)
-                try NZFileActions.compress(input, output: output, options: options, run: runOptions)
-            }
+        for input in inputs where try !inspect.run(input, runOptions: runOptions) {
+            let options = NZOptions(keptMantissaBits: mantissaBits, byteCodec: fast ? .lz4 : .zstd(level: level),
+                                    threads: runOptions.resolvedThreads, chunkBytes: chunkKiB << 10)
+            try NZFileActions.compress(input, output: output, options: options, run: runOptions)
         }
     }
 

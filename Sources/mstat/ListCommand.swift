@@ -8,26 +8,13 @@ struct ListCommand: ParsableCommand {
         commandName: "list",
         abstract: "List format, totals, metadata and tensors (reads only the header of a file).")
 
-    @Flag(name: .long, help: "Print one JSON object per file (one per line).")
-    var json = false
-
     @Flag(name: .long, help: "Leave out the metadata.")
     var noMetadata = false
 
-    @Argument(help: "Checkpoint files ('-' for standard input).")
-    var files: [String] = []
+    @OptionGroup var inputs: InputFiles
 
     func run() throws {
-        let paths = files.isEmpty ? ["-"] : files
-        for (n, path) in paths.enumerated() {
-            let checkpoint = try Checkpoint.open(path)
-            if json {
-                JSONOutput.printLine(report(checkpoint))
-            } else {
-                if n > 0 { print("") }
-                print(text(checkpoint))
-            }
-        }
+        try inputs.forEach { checkpoint in (text(checkpoint), report(checkpoint)) }
     }
 
     private func formatDescription(_ checkpoint: Checkpoint) -> String {

@@ -8,24 +8,13 @@ struct StatsCommand: ParsableCommand {
         commandName: "stats",
         abstract: "Per-tensor min, max, mean, std, NaN/Inf/zero counts, exponent entropy and the ideal exponent-coded size.")
 
-    @Flag(name: .long, help: "Print one JSON object per file (one per line).")
-    var json = false
-
-    @Argument(help: "Checkpoint files ('-' for standard input).")
-    var files: [String] = []
+    @OptionGroup var inputs: InputFiles
 
     func run() throws {
-        let paths = files.isEmpty ? ["-"] : files
-        for (n, path) in paths.enumerated() {
-            let checkpoint = try Checkpoint.open(path)
+        try inputs.forEach { checkpoint in
             let statistics = try TensorStatistics.collect(checkpoint)
             try checkpoint.verifyUnchanged()
-            if json {
-                JSONOutput.printLine(report(checkpoint, statistics))
-            } else {
-                if n > 0 { print("") }
-                print(text(checkpoint, statistics))
-            }
+            return (text(checkpoint, statistics), report(checkpoint, statistics))
         }
     }
 

@@ -131,7 +131,8 @@ final class FaultTests: XCTestCase {
             let errors = Pipe()
             process.standardError = errors
             try process.run()
-            usleep(30_000)
+            // The temporary output exists once the input is open and its header read: change it then.
+            XCTAssertTrue(try waitFor { try !temporaries().isEmpty || !process.isRunning })
             if change == "truncate" {
                 truncate(input, 1000)
             } else {

@@ -1,5 +1,4 @@
 // make-seeds: writes the small valid files that seed each fuzzer's corpus (Fuzz/Seeds/<fuzzer>/).
-import Glibc
 // Run by `make fuzz-seeds`; the output is committed.
 import Checkpoint
 import Foundation

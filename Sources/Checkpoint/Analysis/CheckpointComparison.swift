@@ -15,7 +15,7 @@ public enum CheckpointComparison {
         var results = Array(repeating: ErrorStatistics(), count: a.tensors.count)
         var cachedIndex = -1
         var cached: [Float] = []
-        var floats: [Float] = []
+        var decoder = ChunkDecoder()
         try streamed.streamTensors(chunkBytes: chunkBytes) { chunk in
             let tensor = streamed.tensors[chunk.tensorIndex]
             guard let otherIndex = other.index(of: tensor.name) else { return }
@@ -23,23 +23,12 @@ public enum CheckpointComparison {
                 cached = try other.floats(of: otherIndex)
                 cachedIndex = otherIndex
             }
-            let first = chunk.byteOffset / tensor.type.blockBytes * tensor.type.blockElements
-            let count = chunk.bytes.count / tensor.type.blockBytes * tensor.type.blockElements
-            if floats.count < count { floats = [Float](repeating: 0, count: count) }
-            try floats.withUnsafeMutableBufferPointer { buffer in
-                let slice = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
-                do { try ElementCodec.decode(tensor.type, chunk.bytes, into: slice) } catch let error as FormatError {
-                    throw CheckpointError(file: streamed.name, "tensor '\(tensor.name)': \(error.message)")
-                }
-                try cached.withUnsafeBufferPointer { reference in
-                    let part = UnsafeBufferPointer(rebasing: reference[first..<(first + count)])
-                    let aIndex = streamA ? chunk.tensorIndex : otherIndex
-                    guard aIndex < results.count else { throw CheckpointError(file: a.name, "internal error: tensor index") }
-                    if streamA {
-                        results[aIndex].add(UnsafeBufferPointer(slice), part)
-                    } else {
-                        results[aIndex].add(part, UnsafeBufferPointer(slice))
-                    }
+            let range = ChunkDecoder.elementRange(of: chunk, type: tensor.type)
+            let aIndex = streamA ? chunk.tensorIndex : otherIndex
+            try decoder.decode(chunk, of: streamed) { values in
+                cached.withUnsafeBufferPointer { reference in
+                    let part = UnsafeBufferPointer(rebasing: reference[range])
+                    if streamA { results[aIndex].add(values, part) } else { results[aIndex].add(part, values) }
                 }
             }
         }

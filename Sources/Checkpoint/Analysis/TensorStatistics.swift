@@ -32,7 +32,7 @@ public struct TensorStatistics: Sendable {
             TensorStatistics(exponents: tensor.type.exponentField.map { BitFieldHistogram(bits: $0.bits) },
                              byteCount: tensor.byteCount, type: tensor.type)
         }
-        var floats = [Float](repeating: 0, count: chunkBytes + 1024)
+        var decoder = ChunkDecoder()
         var rawValues = RawValueHistogram()
         var histogramTensor: Int?
         func finishHistogram() {
@@ -59,15 +59,7 @@ public struct TensorStatistics: Sendable {
             default:
                 break
             }
-            let count = chunk.bytes.count / tensor.type.blockBytes * tensor.type.blockElements
-            if floats.count < count { floats = [Float](repeating: 0, count: count) }
-            try floats.withUnsafeMutableBufferPointer { buffer in
-                let slice = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
-                do { try ElementCodec.decode(tensor.type, chunk.bytes, into: slice) } catch let error as FormatError {
-                    throw CheckpointError(file: checkpoint.name, "tensor '\(tensor.name)': \(error.message)")
-                }
-                results[chunk.tensorIndex].values.add(UnsafeBufferPointer(slice))
-            }
+            try decoder.decode(chunk, of: checkpoint) { results[chunk.tensorIndex].values.add($0) }
             if let field = tensor.type.exponentField {
                 results[chunk.tensorIndex].exponents?.add(chunk.bytes, elementBytes: tensor.type.blockBytes, shift: field.shift)
             }

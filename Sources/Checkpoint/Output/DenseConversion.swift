@@ -16,28 +16,19 @@ extension Checkpoint {
         }
         let header = try SafetensorsHeader.contiguous(converted, metadata: metadata.map { ($0.key, Self.metadataText($0.value)) })
         let writer = try CheckpointWriter(safetensors: header, to: sink, name: outputName)
-        var floats: [Float] = []
+        var decoder = ChunkDecoder()
         var encoded: [UInt8] = []
         let targetOf = Dictionary(uniqueKeysWithValues: zip(order, converted.map(\.1)))
         try streamTensors(chunkBytes: 4 << 20) { chunk in
-            let tensor = tensors[chunk.tensorIndex]
             let target = targetOf[chunk.tensorIndex]!
-            if target == tensor.type { return try writer.write(chunk.bytes) }
-            let count = chunk.bytes.count / tensor.type.blockBytes * tensor.type.blockElements
-            if floats.count < count { floats = [Float](repeating: 0, count: count) }
-            let outBytes = target.byteCount(elements: count)!
-            if encoded.count < outBytes { encoded = [UInt8](repeating: 0, count: outBytes) }
-            try floats.withUnsafeMutableBufferPointer { buffer in
-                let slice = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
-                do {
-                    try ElementCodec.decode(tensor.type, chunk.bytes, into: slice)
-                    try encoded.withUnsafeMutableBytes { raw in
-                        let out = UnsafeMutableRawBufferPointer(rebasing: raw[0..<outBytes])
-                        try ElementCodec.encode(UnsafeBufferPointer(slice), as: target, into: out)
-                        try writer.write(UnsafeRawBufferPointer(out))
-                    }
-                } catch let error as FormatError {
-                    throw CheckpointError(file: name, "tensor '\(tensor.name)': \(error.message)")
+            if target == tensors[chunk.tensorIndex].type { return try writer.write(chunk.bytes) }
+            try decoder.decode(chunk, of: self) { values in
+                let outBytes = target.byteCount(elements: values.count)!
+                if encoded.count < outBytes { encoded = [UInt8](repeating: 0, count: outBytes) }
+                try encoded.withUnsafeMutableBytes { raw in
+                    let out = UnsafeMutableRawBufferPointer(rebasing: raw[0..<outBytes])
+                    try ElementCodec.encode(values, as: target, into: out)
+                    try writer.write(UnsafeRawBufferPointer(out))
                 }
             }
         }
