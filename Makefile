@@ -37,8 +37,10 @@ test-deps:
 	  $(PYTHON) -m pip install -q $(PYTHON_TEST_PACKAGES) || \
 	  echo "warning: could not install $(PYTHON_TEST_PACKAGES); cross-check tests will skip"
 
+# Release binaries carry the Swift runtime (--static-swift-stdlib), so installed tools do not depend on
+# the toolchain's folder.
 build: deps
-	$(SWIFT) build -c release
+	for p in $(TOOLS) neuzip-bench; do $(SWIFT) build -c release --static-swift-stdlib --product $$p || exit 1; done
 
 test: deps test-deps
 	$(SWIFT) build
@@ -63,7 +65,7 @@ demo: build
 
 install: build
 	install -d $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5
-	for t in $(TOOLS); do install -m 755 $(RELEASE_DIR)/$$t $(BINDIR)/$$t; done
+	for t in $(TOOLS); do install -s -m 755 $(RELEASE_DIR)/$$t $(BINDIR)/$$t; done
 	for t in $(TOOLS); do install -m 644 man/$$t.1 $(MANDIR)/man1/$$t.1; done
 	install -m 644 man/nz.5 $(MANDIR)/man5/nz.5
 
