@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Kernels
 
 /// The on-disk format of a checkpoint, as detected from its first bytes.
 public enum CheckpointFormat: String, Sendable {
@@ -41,6 +42,8 @@ public final class Checkpoint {
         /// Mapped shard files, each with the file offset of its data section; `shardOf[i]` for tensor i.
         case mapped(shards: [MappedFile], dataStart: [Int], shardOf: [Int])
         case stream(StreamReader)
+        /// A .nz container, decoded record by record (random access through its index for files).
+        case nz(NZDecoder, cache: NZTensorCache)
     }
     private let storage: Storage
     private var streamConsumed = false
@@ -66,7 +69,16 @@ public final class Checkpoint {
 
     /// True when tensors can be read in any order (a file, not a pipe).
     public var isRandomAccess: Bool {
-        if case .mapped = storage { return true }
+        switch storage {
+        case .mapped: return true
+        case .stream: return false
+        case .nz(let decoder, _): return decoder.isRandomAccess
+        }
+    }
+
+    /// True when the checkpoint is read out of a .nz container.
+    public var isCompressed: Bool {
+        if case .nz = storage { return true }
         return false
     }
 
@@ -84,8 +96,12 @@ public final class Checkpoint {
     /// Total elements of all tensors.
     public var parameterCount: Int { tensors.reduce(0) { $0 + $1.elementCount } }
 
-    /// The bytes of tensor `index`, in place (random-access checkpoints only).
+    /// The bytes of tensor `index`, in place (random-access checkpoints only). For a .nz file they are
+    /// decoded into a buffer that stays valid until the next call.
     public func bytes(of index: Int) throws -> UnsafeRawBufferPointer {
+        if case .nz(let decoder, let cache) = storage {
+            return try cache.bytes(of: index) { try decoder.tensorBytes(index) }
+        }
         guard case .mapped(let shards, let dataStart, let shardOf) = storage else {
             throw CheckpointError(file: name, "random access to tensors needs a file, not a pipe")
         }
@@ -125,6 +141,17 @@ public final class Checkpoint {
     /// Delivers the whole data section, every byte of it in file order: tensor chunks and the gaps
     /// between them. With the header bytes (`headerBytes()`) this is the entire file.
     public func streamDataSection(chunkBytes: Int = 8 << 20, _ body: (DataSegment) throws -> Void) throws {
+        if case .nz(let decoder, _) = storage {
+            // The records are the data section: tensor chunks as the encoder cut them, and the gaps.
+            var produced = [Int](repeating: 0, count: tensors.count)
+            _ = try decoder.decodeRecords(threads: Parallel.coreCount) { header, bytes in
+                guard header.tensorIndex != NZFormat.noTensor else { return try body(.gap(bytes)) }
+                let index = Int(header.tensorIndex)
+                try body(.tensor(TensorChunk(tensorIndex: index, byteOffset: produced[index], bytes: bytes)))
+                produced[index] += bytes.count
+            }
+            return
+        }
         var buffer: UnsafeMutableRawBufferPointer?
         defer { buffer?.deallocate() }
         if case .stream = storage {
@@ -138,6 +165,8 @@ public final class Checkpoint {
             let tensor = tensors[index]
             let step = max(tensor.type.blockBytes, chunkBytes / max(tensor.type.blockBytes, 1) * tensor.type.blockBytes)
             switch storage {
+            case .nz:
+                return
             case .mapped(let shards, let dataStart, _):
                 if shards.count == 1 && tensor.dataOffset > position {
                     try deliverGap(UnsafeRawBufferPointer(rebasing: shards[0].bytes[(dataStart[0] + position)..<(dataStart[0] + tensor.dataOffset)]), chunkBytes, body)
@@ -178,6 +207,8 @@ public final class Checkpoint {
     /// bytes for GGUF (normally the alignment padding), delivered as a gap.
     private func deliverTrailer(after position: Int, chunkBytes: Int, buffer: UnsafeMutableRawBufferPointer?, _ body: (DataSegment) throws -> Void) throws {
         switch storage {
+        case .nz:
+            return
         case .mapped(let shards, let dataStart, _):
             guard shards.count == 1 else { return }
             let start = dataStart[0] + position
@@ -215,6 +246,8 @@ public final class Checkpoint {
             return Array(shards[0].bytes[0..<dataStart[0]])
         case .stream:
             return recordedHeader
+        case .nz(let decoder, _):
+            return decoder.originalHeader
         }
     }
 
@@ -235,6 +268,11 @@ public final class Checkpoint {
     /// Opens a checkpoint from an already opened input.
     public static func open(_ source: InputSource) throws -> Checkpoint {
         let checkpoint: Checkpoint
+        if try source.isNZ() {
+            checkpoint = try openNZ(NZDecoder(source))
+            checkpoint.source = source
+            return checkpoint
+        }
         switch source.kind {
         case .mapped(let file): checkpoint = try openMapped(file, name: source.name, directory: source.directory)
         case .stream(let reader): checkpoint = try openStream(reader, name: source.name)
@@ -309,6 +347,27 @@ public final class Checkpoint {
             }
         } catch let error as FormatError {
             throw error.at(name)
+        }
+    }
+
+    /// A .nz container seen as the checkpoint it holds.
+    private static func openNZ(_ decoder: NZDecoder) throws -> Checkpoint {
+        let header = decoder.originalHeader
+        do {
+            if decoder.format == .gguf {
+                let gguf = try header.withUnsafeBytes { raw in
+                    var cursor = MemoryCursor(raw)
+                    return try GGUFParser.parse(&cursor, fileSize: nil)
+                }
+                return Checkpoint(name: decoder.name, format: .gguf, tensors: gguf.tensors, metadata: gguf.metadata, ggufHeader: gguf,
+                                  fileSize: nil, storage: .nz(decoder, cache: NZTensorCache()))
+            }
+            let parsed = try header.withUnsafeBytes { try SafetensorsHeader.parse(json: UnsafeRawBufferPointer(rebasing: $0[8...])) }
+            return Checkpoint(name: decoder.name, format: .safetensors, tensors: parsed.tensors,
+                              metadata: (parsed.metadata ?? []).map { ($0.key, GGUFValue.text($0.value)) },
+                              safetensorsHeader: parsed, fileSize: nil, storage: .nz(decoder, cache: NZTensorCache()))
+        } catch let error as FormatError {
+            throw error.at(decoder.name)
         }
     }
 

@@ -8,8 +8,8 @@ public struct NUnzipCommand: ParsableCommand {
         commandName: "nunzip",
         abstract: "Restore .nz files to the original checkpoint, or convert GGUF/safetensors to dense safetensors.",
         discussion: """
-            FILE.nz is restored to FILE (byte for byte for lossless files). A GGUF or safetensors FILE is \
-            written as dense safetensors in --dtype (block-quantised tensors dequantised). With no FILE or \
+            FILE.nz is restored to FILE (byte for byte for lossless files). A GGUF or safetensors FILE, or any \
+            FILE with --dtype, is written as dense safetensors in that dtype (block-quantised tensors dequantised). With no FILE or \
             '-', reads standard input and writes standard output. See nunzip(1) and nz(5).
             """)
 
@@ -18,7 +18,7 @@ public struct NUnzipCommand: ParsableCommand {
     @Option(name: .long, help: "Decode only this tensor of a .nz file, as a one-tensor safetensors file.")
     var tensor: String?
 
-    @Option(name: .long, help: "Float dtype of dense output from GGUF/safetensors input: f32, bf16 or f16.")
+    @Option(name: .long, help: "Write dense safetensors with floats in this dtype: f32, bf16 or f16 (default for GGUF/safetensors input: f32).")
     var dtype: String?
 
     @OptionGroup var output: OutputOptions
@@ -43,10 +43,9 @@ public struct NUnzipCommand: ParsableCommand {
         let inputs = files.isEmpty ? ["-"] : files
         for input in inputs where try !inspect.run(input, runOptions: runOptions) {
             let source = try InputSource.open(input)
-            if try source.isNZ() {
-                if dtype != nil {
-                    throw ToolError("\(source.name): --dtype converts GGUF/safetensors; restore first: nunzip -c \(input) | nunzip --dtype \(dtype!) - -o OUT")
-                }
+            if let dtype {
+                try NZFileActions.convertToDense(input, source: source, dtype: Self.denseType(dtype)!, output: output, run: runOptions)
+            } else if try source.isNZ() {
                 if let tensor {
                     try NZFileActions.extractTensor(tensor, from: input, source: source, output: output)
                 } else {
@@ -54,7 +53,7 @@ public struct NUnzipCommand: ParsableCommand {
                 }
             } else {
                 if tensor != nil { throw ToolError("\(source.name): --tensor reads .nz files") }
-                try NZFileActions.convertToDense(input, source: source, dtype: Self.denseType(dtype ?? "f32")!, output: output, run: runOptions)
+                try NZFileActions.convertToDense(input, source: source, dtype: .f32, output: output, run: runOptions)
             }
         }
     }

@@ -18,8 +18,8 @@ struct ListCommand: ParsableCommand {
     }
 
     private func formatDescription(_ checkpoint: Checkpoint) -> String {
-        if let gguf = checkpoint.ggufHeader { return "GGUF v\(gguf.version)" }
-        return checkpoint.format.rawValue
+        let format = checkpoint.ggufHeader.map { "GGUF v\($0.version)" } ?? checkpoint.format.rawValue
+        return checkpoint.isCompressed ? format + " in .nz" : format
     }
 
     private func text(_ checkpoint: Checkpoint) -> String {
@@ -46,6 +46,7 @@ struct ListCommand: ParsableCommand {
         var members: [(key: String, value: JSONValue)] = [
             ("file", .string(checkpoint.name)),
             ("format", .string(checkpoint.format.rawValue)),
+            ("compressed", .bool(checkpoint.isCompressed)),
         ]
         if let gguf = checkpoint.ggufHeader { members.append(("gguf_version", JSONOutput.number(Int(gguf.version)))) }
         members += [

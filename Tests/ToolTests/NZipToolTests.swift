@@ -88,6 +88,27 @@ final class NZipToolTests: XCTestCase {
         XCTAssertEqual(try tensor.floats(of: 0), try source.floats(of: source.index(of: "b")!))
     }
 
+    /// Every tool reads .nz directly: mstat lists and compares it, nunzip converts it to dense floats.
+    func testNZIsACheckpointForEveryTool() throws {
+        let input = try makeCheckpoint("m.safetensors")
+        XCTAssertEqual(try TestSupport.run(nzip, ["-q", input]).status, 0)
+        let mstat = try TestSupport.tool("mstat")
+        let list = try TestSupport.run(mstat, [input + ".nz"])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        XCTAssertTrue(list.stdoutText.contains("safetensors in .nz, 3 tensors"), list.stdoutText)
+        for arguments in [["diff", "--json", input, input + ".nz"], ["diff", "--json", "-", input]] {
+            let diff = try TestSupport.run(mstat, arguments, stdin: try contents("m.safetensors.nz"))
+            XCTAssertEqual(diff.status, 0, diff.stderr)
+            let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: diff.stdout) as? [String: Any])
+            XCTAssertEqual((json["overall"] as? [String: Any])?["max_abs_error"] as? Double, 0, "\(arguments)")
+        }
+        let dense = try TestSupport.run(nunzip, ["--dtype", "f32", "-o", path("dense.safetensors"), input + ".nz"])
+        XCTAssertEqual(dense.status, 0, dense.stderr)
+        let converted = try Checkpoint.open(path("dense.safetensors")), source = try Checkpoint.open(input)
+        XCTAssertEqual(converted.tensors.map(\.type), [.f32, .f32, .i64])
+        XCTAssertEqual(try converted.floats(of: 0), try source.floats(of: 0))
+    }
+
     func testCorruptInputFailsWithOneLineAndNoOutput() throws {
         let input = try makeCheckpoint("m.safetensors")
         XCTAssertEqual(try TestSupport.run(nzip, ["-q", input]).status, 0)

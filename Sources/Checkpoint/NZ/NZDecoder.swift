@@ -98,10 +98,17 @@ public final class NZDecoder {
     /// Decodes every record in order, verifying checksums and the layout, and writes the original file to
     /// `sink` (nil: verify only, as `-t` does). Chunks are decoded in parallel in bounded batches.
     public func restore(to sink: ByteSink?, threads: Int = 1, progress: ((Int) -> Void)? = nil) throws -> NZScan {
+        try sink?.write(originalHeader)
+        return try decodeRecords(threads: threads, progress: progress) { _, bytes in try sink?.write(bytes) }
+    }
+
+    /// Decodes every data record in order (checksums and layout verified) and hands each one's header and
+    /// decoded bytes to `body`, in file order: the original data section, record by record.
+    public func decodeRecords(threads: Int = 1, progress: ((Int) -> Void)? = nil,
+                              _ body: (NZRecordHeader, UnsafeRawBufferPointer) throws -> Void) throws -> NZScan {
         try beginPass()
         var scan = NZScan()
         scan.summary.tensors = tensors.map { .init(name: $0.name, type: $0.type, shape: $0.shape, originalBytes: $0.byteCount, storedBytes: 0, codecs: []) }
-        try sink?.write(originalHeader)
         var layout = LayoutCheck(tensors: tensors, dataStart: dataStart, name: name)
         var position = originalHeader.count
         scan.summary.otherOriginalBytes = originalHeader.count
@@ -118,7 +125,7 @@ public final class NZDecoder {
             for (k, item) in batch.enumerated() {
                 let label = layout.describe(item.header.tensorIndex, recordNumber: scan.recordCount + k)
                 if let error = item.error { throw CheckpointError(file: name, "\(label): \(error)") }
-                try sink?.write(item.output)
+                try item.output.withUnsafeBytes { try body(item.header, $0) }
                 position += item.output.count
             }
             scan.recordCount += batch.count
