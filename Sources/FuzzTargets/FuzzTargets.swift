@@ -36,8 +36,10 @@ public enum FuzzTargets {
         }
     }
 
-    /// The input as a .nz file and as a pipe: restore, list, and decode each tensor at random.
+    /// The input as a .nz file and as a pipe: restore, list, decode each tensor at random, and read it
+    /// as the checkpoint it holds.
     public static func nz(_ data: UnsafeRawBufferPointer) {
+        checkpoint(data)
         withFile(data) { path in
             if let decoder = try? NZDecoder(path: path) {
                 for index in decoder.tensors.indices { _ = try? decoder.tensorBytes(index) }
