@@ -13,9 +13,15 @@ if [ "${1:-}" = "--replay" ]; then replay=true; shift; fi
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz-safetensors fuzz-gguf fuzz-shard-index fuzz-nz fuzz-entropy)
 flags=(-c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld)
+# SwiftPM does not notice files added to a path dependency when its build manifest exists: start over.
+rm -f .build-fuzz/release.yaml
 for target in "${targets[@]}"; do
-    swift build "${flags[@]}" --product "$target" 2>&1 | grep -E "error|warning: unre" || true
-    [ -x ".build-fuzz/release/$target" ] || { echo "fuzz: $target did not build" >&2; exit 1; }
+    if ! swift build "${flags[@]}" --product "$target" > ".build-fuzz-$target.build.log" 2>&1; then
+        grep -E "error" ".build-fuzz-$target.build.log" | head -20 >&2
+        echo "fuzz: $target did not build" >&2
+        exit 1
+    fi
+    rm -f ".build-fuzz-$target.build.log"
 done
 regressions=../Tests/CheckpointTests/FuzzRegressions
 if $replay; then
