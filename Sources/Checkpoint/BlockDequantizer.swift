@@ -17,8 +17,8 @@ enum BlockDequantizer {
             case .q8_0: q8_0(block, y)
             case .q2K: q2K(block, y)
             case .q3K: q3K(block, y)
-            case .q4K: q4K(block, y)
-            case .q5K: q5K(block, y)
+            case .q4K: kQuant(block, y, fifthBits: false)
+            case .q5K: kQuant(block, y, fifthBits: true)
             case .q6K: q6K(block, y)
             default: preconditionFailure("\(type) is not a block type")
             }
@@ -120,30 +120,18 @@ enum BlockDequantizer {
     }
 
     /// Q4_K: d, dmin, scales[12], qs[128]; 64-element chunks of 32 low nibbles then 32 high nibbles.
-    private static func q4K(_ block: UnsafeRawBufferPointer, _ y: UnsafeMutablePointer<Float>) {
+    /// Q5_K: the same with qh[32] before qs, the fifth bit of element k*32 + l being bit k of qh[l].
+    private static func kQuant(_ block: UnsafeRawBufferPointer, _ y: UnsafeMutablePointer<Float>, fifthBits: Bool) {
         let d = half(block, 0), dmin = half(block, 2)
+        let qs = fifthBits ? 48 : 16
         for group in 0..<8 {
             let (sc, m) = scaleMin(block, 4, group)
             let dl = d * sc, ml = dmin * m
             let (chunk, shift) = group.quotientAndRemainder(dividingBy: 2)
             for l in 0..<32 {
-                let q = (block[16 + chunk * 32 + l] >> UInt8(4 * shift)) & 15
+                var q = (block[qs + chunk * 32 + l] >> UInt8(4 * shift)) & 15
+                if fifthBits { q |= ((block[16 + l] >> UInt8(group)) & 1) << 4 }
                 y[group * 32 + l] = dl * Float(q) - ml
-            }
-        }
-    }
-
-    /// Q5_K: d, dmin, scales[12], qh[32], qs[128]; the fifth bit of element k*32 + l is bit k of qh[l].
-    private static func q5K(_ block: UnsafeRawBufferPointer, _ y: UnsafeMutablePointer<Float>) {
-        let d = half(block, 0), dmin = half(block, 2)
-        for group in 0..<8 {
-            let (sc, m) = scaleMin(block, 4, group)
-            let dl = d * sc, ml = dmin * m
-            let (chunk, shift) = group.quotientAndRemainder(dividingBy: 2)
-            for l in 0..<32 {
-                let low = (block[48 + chunk * 32 + l] >> UInt8(4 * shift)) & 15
-                let high = (block[16 + l] >> UInt8(group)) & 1
-                y[group * 32 + l] = dl * Float(low | high << 4) - ml
             }
         }
     }
