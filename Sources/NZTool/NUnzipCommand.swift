@@ -15,10 +15,10 @@ public struct NUnzipCommand: ParsableCommand {
 
     @OptionGroup var inspect: NZInspectOptions
 
-    @Option(name: .long, help: "Decode only this tensor of a .nz file, as a one-tensor safetensors file.")
+    @Option(name: .long, help: ArgumentHelp("Decode only tensor NAME of a .nz file, as a one-tensor safetensors file.", valueName: "NAME"))
     var tensor: String?
 
-    @Option(name: .long, help: "Write dense safetensors with floats in this dtype: f32, bf16 or f16 (default for GGUF/safetensors input: f32).")
+    @Option(name: .long, help: ArgumentHelp("Write dense safetensors with floats in TYPE: f32, bf16 or f16 (default for GGUF/safetensors input: f32).", valueName: "TYPE"))
     var dtype: String?
 
     @OptionGroup var output: OutputOptions

@@ -20,7 +20,7 @@ public struct NZipCommand: ParsableCommand {
 
     @OptionGroup var inspect: NZInspectOptions
 
-    @Option(name: .long, help: "Lossy: keep this many mantissa bits of each float (BF16 0-7, F16 0-10, F32 0-23).")
+    @Option(name: .long, help: ArgumentHelp("Lossy: keep P mantissa bits of each float (BF16 0-7, F16 0-10, F32 0-23).", valueName: "P"))
     var mantissaBits: Int?
 
     @Option(name: .long, help: ArgumentHelp("zstd level for non-float data (also -1 ... -19).", valueName: "N"))

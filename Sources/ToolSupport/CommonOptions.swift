@@ -8,7 +8,7 @@ import Darwin
 
 /// Output flags shared by the tools that write files (zstd's names and meanings).
 public struct OutputOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Write to FILE (one input only).")
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE (one input only).", valueName: "FILE"))
     public var output: String?
 
     @Flag(name: [.customShort("c"), .customLong("stdout")], help: "Write to standard output.")
@@ -31,7 +31,7 @@ public struct OutputOptions: ParsableArguments {
 
 /// Threads and verbosity, shared by every tool.
 public struct RunOptions: ParsableArguments {
-    @Option(name: [.customShort("T", allowingJoined: true), .customLong("threads")], help: "Threads to use (0: all cores).")
+    @Option(name: [.customShort("T", allowingJoined: true), .customLong("threads")], help: ArgumentHelp("Threads to use (0: all cores).", valueName: "N"))
     public var threads = 0
 
     @Flag(name: .shortAndLong, help: "Say more on standard error.")
