@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["COpenBLAS", "CMalloc"]),
         .target(name: "NeuZip", dependencies: ["Kernels", "CZstd", "CLZ4", "CXXHash"]),
         .target(name: "Checkpoint", dependencies: ["Kernels", "NeuZip"]),
+        .target(name: "LM", dependencies: ["Checkpoint", "Kernels"]),
         .target(name: "ToolSupport", dependencies: [
             "Checkpoint", "Kernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -39,7 +40,7 @@ let package = Package(
             "ToolSupport", "Checkpoint", "NeuZip",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "mstat", dependencies: ["ToolSupport", "Checkpoint", "Kernels"]),
+        .executableTarget(name: "mstat", dependencies: ["ToolSupport", "Checkpoint", "Kernels", "LM"]),
         .executableTarget(name: "nzip", dependencies: ["NZTool"]),
         .executableTarget(name: "nunzip", dependencies: ["NZTool", "ToolSupport"]),
         .executableTarget(name: "neuzip-bench", dependencies: ["Checkpoint", "Kernels"]),
@@ -49,6 +50,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "NeuZipTests", dependencies: ["NeuZip", "TestSupport"]),
+        .testTarget(name: "LMTests", dependencies: ["LM", "Checkpoint", "TestSupport"], exclude: ["Python", "Fixtures"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport", "FuzzTargets"], exclude: ["Python", "FuzzRegressions"]),
         .testTarget(name: "ToolTests", dependencies: ["Checkpoint", "TestSupport", "mstat", "nzip", "nunzip"]),
     ]

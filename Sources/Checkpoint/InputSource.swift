@@ -86,6 +86,21 @@ public final class InputSource {
         }
     }
 
+    /// Every byte of the input (for small inputs such as texts; a pipe is read to its end).
+    public func readAll() throws -> [UInt8] {
+        switch kind {
+        case .mapped(let file): return Array(file.bytes)
+        case .stream(let reader):
+            var out: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = try chunk.withUnsafeMutableBytes { try reader.readSome(into: $0) }
+                if n == 0 { return out }
+                out += chunk[0..<n]
+            }
+        }
+    }
+
     /// True for the .nz container's magic.
     public func isNZ() throws -> Bool { try peek(4) == NZFormat.magic }
 

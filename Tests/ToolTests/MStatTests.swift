@@ -132,6 +132,22 @@ final class MStatTests: XCTestCase {
         XCTAssertTrue(piped.stderr.hasPrefix("mstat: <stdin>: unexpected end of input"), piped.stderr)
     }
 
+    /// `mstat tokenize` gives llama.cpp's ids for the committed fixture text (SmolLM2's tokenizer).
+    func testTokenizeMatchesLlamaCpp() throws {
+        let model = try TestSupport.smolLM2()
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../LMTests/Fixtures").standardized
+        let expected = try String(contentsOf: fixtures.appendingPathComponent("tokenizer-text.smollm2-ids.txt"), encoding: .utf8)
+            .split(separator: "\n").joined(separator: " ")
+        let result = try TestSupport.run(mstat, ["tokenize", "--text", fixtures.appendingPathComponent("tokenizer-text.txt").path, model])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), expected)
+        let json = try TestSupport.run(mstat, ["tokenize", "--json", model], stdin: Data("Hello world".utf8))
+        XCTAssertEqual(json.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), #"{"count":2,"ids":[19556,905]}"#)
+        let notGGUF = try TestSupport.run(mstat, ["tokenize", "--text", "/dev/null", try makeSafetensors("m.safetensors")])
+        XCTAssertEqual(notGGUF.status, 1)
+        XCTAssertTrue(notGGUF.stderr.contains("has no tokenizer metadata"), notGGUF.stderr)
+    }
+
     func testUsageErrorsExitTwo() throws {
         let result = try TestSupport.run(mstat, ["diff", "only-one"])
         XCTAssertEqual(result.status, 2)

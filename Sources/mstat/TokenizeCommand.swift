@@ -1,0 +1,53 @@
+import ArgumentParser
+import Checkpoint
+import LM
+import ToolSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `mstat tokenize MODEL`: the token ids a model's tokenizer gives a text (as llama.cpp's tokenizer would).
+struct TokenizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Print the token ids of a text with the model's tokenizer (byte-level BPE from GGUF metadata).")
+
+    @Option(name: .long, help: ArgumentHelp("Read the text from FILE ('-' or absent: standard input).", valueName: "FILE"))
+    var text: String?
+
+    @Flag(name: .long, help: "Print one token per line: id, then the token's text.")
+    var pieces = false
+
+    @Flag(name: .long, help: "Print one JSON object: the ids and their count.")
+    var json = false
+
+    @Argument(help: "The model whose tokenizer to use (a GGUF file).")
+    var model: String
+
+    func validate() throws {
+        if model == "-" && (text == nil || text == "-") { throw ValidationError("the model and the text cannot both come from standard input") }
+        if pieces && json { throw ValidationError("--pieces and --json exclude each other") }
+    }
+
+    func run() throws {
+        let checkpoint = try Checkpoint.open(model)
+        guard let header = checkpoint.ggufHeader else {
+            throw CheckpointError(file: checkpoint.name, "has no tokenizer metadata (a GGUF model is needed)")
+        }
+        let tokenizer = try BPETokenizer(gguf: header, name: checkpoint.name)
+        let input = text ?? "-"
+        let source = try InputSource.open(input)
+        let bytes = try source.readAll()
+        guard let string = String(validating: bytes, as: UTF8.self) else {
+            throw CheckpointError(file: source.name, "text is not valid UTF-8")
+        }
+        let ids = tokenizer.encode(string)
+        if json {
+            JSONOutput.printLine(.object([("count", JSONOutput.number(ids.count)), ("ids", .array(ids.map { JSONOutput.number(Int($0)) }))]))
+        } else if pieces {
+            for id in ids { print("\(id)\t\(tokenizer.tokens[Int(id)])") }
+        } else {
+            print(ids.map(String.init).joined(separator: " "))
+        }
+    }
+}
