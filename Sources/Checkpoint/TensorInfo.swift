@@ -17,8 +17,13 @@ public struct TensorInfo: Sendable, Equatable {
         self.byteCount = byteCount
     }
 
-    /// Number of elements (the product of the shape; 1 for a scalar).
-    public var elementCount: Int { shape.reduce(1, *) }
+    /// Number of elements (the product of the shape; 1 for a scalar). A zero dimension makes it 0 whatever
+    /// the others are (the parsers reject shapes whose product overflows; a product taken in another order
+    /// could overflow before it meets the zero: a fuzzer found that).
+    public var elementCount: Int {
+        if shape.contains(0) { return 0 }
+        return checkedElementCount(shape) ?? 0
+    }
 
     /// The shape as text, e.g. "[576, 1536]".
     public var shapeDescription: String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }

@@ -153,3 +153,18 @@ final class GGUFTests: XCTestCase {
     }
     func testRejectsTruncatedHeader() throws { try rejects({ g in g.header(tensors: 1, keys: 0); g.string("t"); g.u32(1); g.u64(4); g.u32(0); g.bytes += [0, 0, 0] }, "file ends inside") }
 }
+
+extension GGUFTests {
+    /// Found by fuzz-gguf: ne = [0, 2^62, 2^62] is a valid empty tensor, but its row-major shape
+    /// [2^62, 2^62, 0] overflowed when multiplied in that order.
+    func testEmptyTensorWithHugeOtherDimensions() throws {
+        var g = GGUFBytes()
+        g.header(tensors: 1, keys: 0)
+        g.tensor("t", ne: [0, 1 << 62, 1 << 62], type: 0, offset: 0)
+        g.pad()
+        let dir = try TestSupport.temporaryDirectory(self)
+        let checkpoint = try Checkpoint.open(try Fixtures.write(g.bytes, named: "empty.gguf", in: dir))
+        XCTAssertEqual(checkpoint.tensors[0].elementCount, 0)
+        XCTAssertEqual(try checkpoint.floats(of: 0), [])
+    }
+}
