@@ -47,8 +47,10 @@ run_one() {
     runs=$(grep -E "stat::number_of_executed_units" ".build-fuzz/$target.log" | awk '{print $2}')
     if [ $status -eq 0 ]; then
         echo "fuzz: $target: ${runs:-?} executions in ${seconds} s, no finding"
-    else
+    elif ls artifacts/"$target"-* >/dev/null 2>&1; then
         echo "fuzz: $target: FINDING after ${runs:-?} executions (see Fuzz/.build-fuzz/$target.log and Fuzz/artifacts/)"
+    else
+        echo "fuzz: $target: stopped with status $status (see Fuzz/.build-fuzz/$target.log)"
     fi
     return $status
 }
