@@ -11,7 +11,7 @@ struct MStat: ParsableCommand {
             With no subcommand, lists each FILE: format, tensor count, parameters, bytes, metadata and one row \
             per tensor. FILE '-' (or no FILE) reads standard input. See mstat(1).
             """,
-        subcommands: [ListCommand.self, StatsCommand.self, DiffCommand.self, TokenizeCommand.self],
+        subcommands: [ListCommand.self, StatsCommand.self, DiffCommand.self, TokenizeCommand.self, PerplexityCommand.self],
         defaultSubcommand: ListCommand.self)
 
     static func main() { ToolRunner.main(MStat.self) }
