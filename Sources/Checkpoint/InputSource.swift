@@ -101,6 +101,14 @@ public final class InputSource {
         }
     }
 
+    /// The whole input as text; an error names the input when it is not valid UTF-8.
+    public func readText() throws -> String {
+        guard let text = String(validating: try readAll(), as: UTF8.self) else {
+            throw CheckpointError(file: name, "text is not valid UTF-8")
+        }
+        return text
+    }
+
     /// True for the .nz container's magic.
     public func isNZ() throws -> Bool { try peek(4) == NZFormat.magic }
 

@@ -40,10 +40,7 @@ struct PerplexityCommand: ParsableCommand {
         let tokenizer = try BPETokenizer(gguf: header, name: checkpoint.name)
         let engine = try LlamaModel(checkpoint)
         let source = try InputSource.open(text)
-        guard let string = String(validating: try source.readAll(), as: UTF8.self) else {
-            throw CheckpointError(file: source.name, "text is not valid UTF-8")
-        }
-        let tokens = tokenizer.encode(string)
+        let tokens = tokenizer.encode(try source.readText())
         var windows = Perplexity.windows(tokens, context: ctx, bos: tokenizer.addsBOS ? tokenizer.bosToken : nil)
         if let maxWindows { windows = Array(windows.prefix(maxWindows)) }
         guard !windows.isEmpty else {

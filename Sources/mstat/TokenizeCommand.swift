@@ -2,9 +2,6 @@ import ArgumentParser
 import Checkpoint
 import LM
 import ToolSupport
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `mstat tokenize MODEL`: the token ids a model's tokenizer gives a text (as llama.cpp's tokenizer would).
 struct TokenizeCommand: ParsableCommand {
@@ -35,13 +32,7 @@ struct TokenizeCommand: ParsableCommand {
             throw CheckpointError(file: checkpoint.name, "has no tokenizer metadata (a GGUF model is needed)")
         }
         let tokenizer = try BPETokenizer(gguf: header, name: checkpoint.name)
-        let input = text ?? "-"
-        let source = try InputSource.open(input)
-        let bytes = try source.readAll()
-        guard let string = String(validating: bytes, as: UTF8.self) else {
-            throw CheckpointError(file: source.name, "text is not valid UTF-8")
-        }
-        let ids = tokenizer.encode(string)
+        let ids = tokenizer.encode(try InputSource.open(text ?? "-").readText())
         if json {
             JSONOutput.printLine(.object([("count", JSONOutput.number(ids.count)), ("ids", .array(ids.map { JSONOutput.number(Int($0)) }))]))
         } else if pieces {
