@@ -148,6 +148,22 @@ final class MStatTests: XCTestCase {
         XCTAssertTrue(notGGUF.stderr.contains("has no tokenizer metadata"), notGGUF.stderr)
     }
 
+    /// `mstat ppl` end to end on SmolLM2 (its numbers are checked against llama.cpp in LMTests).
+    func testPerplexity() throws {
+        let model = try TestSupport.smolLM2()
+        let text = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../LMTests/Fixtures/tokenizer-text.txt").standardized.path
+        let result = try TestSupport.run(mstat, ["ppl", "--json", "--ctx", "64", "--max-windows", "2", "--text", text, model])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        XCTAssertEqual(json["windows"] as? Int, 2)
+        XCTAssertEqual(json["scored_tokens"] as? Int, 2 * 31)
+        let ppl = try XCTUnwrap(json["ppl"] as? Double)
+        XCTAssertTrue(ppl > 1 && ppl < 1000, "\(ppl)")
+        let short = try TestSupport.run(mstat, ["ppl", "--text", "-", model], stdin: Data("too short".utf8))
+        XCTAssertEqual(short.status, 1)
+        XCTAssertTrue(short.stderr.hasPrefix("mstat: <stdin>: "), short.stderr)
+    }
+
     func testUsageErrorsExitTwo() throws {
         let result = try TestSupport.run(mstat, ["diff", "only-one"])
         XCTAssertEqual(result.status, 2)
