@@ -7,12 +7,6 @@ public enum TensorType: Hashable, Sendable, CustomStringConvertible {
     /// A ggml type we can list and copy but not decode (IQ*, TQ*, Q8_1, Q8_K, MXFP4, ...).
     case otherGGML(UInt32)
 
-    /// Every type this library decodes to Float.
-    public static let decodable: [TensorType] = [
-        .f64, .f32, .f16, .bf16, .f8e4m3, .f8e5m2, .i8, .i16, .i32, .i64, .u8, .u16, .u32, .u64, .bool,
-        .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2K, .q3K, .q4K, .q5K, .q6K,
-    ]
-
     /// Elements per block.
     public var blockElements: Int {
         switch self {
@@ -101,7 +95,8 @@ public enum TensorType: Hashable, Sendable, CustomStringConvertible {
         (.i8, 24), (.i16, 25), (.i32, 26), (.i64, 27), (.f64, 28), (.bf16, 30),
     ]
 
-    /// ggml types outside `decodable`, with their block geometry (from ggml's type traits).
+    /// ggml types this library lists and copies but does not decode, with their block geometry (from
+    /// ggml's type traits).
     private static let otherGGMLSizes: [UInt32: (name: String, elements: Int, bytes: Int)] = [
         9: ("Q8_1", 32, 36), 15: ("Q8_K", 256, 292), 16: ("IQ2_XXS", 256, 66), 17: ("IQ2_XS", 256, 74),
         18: ("IQ3_XXS", 256, 98), 19: ("IQ1_S", 256, 50), 20: ("IQ4_NL", 32, 18), 21: ("IQ3_S", 256, 110),
