@@ -3,6 +3,11 @@ import COpenBLAS
 /// Row-major single-precision matrix products through OpenBLAS: every matrix product of the toolchain
 /// goes through here, so that threads and kernels are chosen in one place.
 public enum Gemm {
+    /// Threads OpenBLAS uses for every product from now on (`-T`).
+    public static func setThreads(_ count: Int) {
+        openblas_set_num_threads(Int32(max(1, count)))
+    }
+
     /// C[m x n] = alpha * op(A) * op(B) + beta * C, all row-major with leading dimensions equal to their
     /// stored row lengths. `transposeA` means A is stored [k x m]; `transposeB` means B is stored [n x k].
     public static func multiply(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Dispatch
+import Kernels
 import LM
 import ToolSupport
 
@@ -33,6 +34,7 @@ struct PerplexityCommand: ParsableCommand {
     }
 
     func run() throws {
+        Gemm.setThreads(runOptions.resolvedThreads)
         let checkpoint = try Checkpoint.open(model)
         guard let header = checkpoint.ggufHeader else {
             throw CheckpointError(file: checkpoint.name, "the model engine reads GGUF checkpoints")
