@@ -66,7 +66,7 @@ struct PerplexityCommand: ParsableCommand {
             ]))
         } else {
             print("PPL = \(Format.fixed(perplexity.value, 4)) +/- \(Format.fixed(perplexity.uncertainty, 4))")
-            print("\(windows.count) windows of \(ctx) tokens, \(Format.fixed(tokensPerSecond, 1)) tokens/s")
+            print("\(windows.count) window\(windows.count == 1 ? "" : "s") of \(ctx) tokens, \(Format.fixed(tokensPerSecond, 1)) tokens/s")
         }
     }
 }
