@@ -45,6 +45,16 @@ enum Fixtures {
         try file.commit()
     }
 
+    /// Asserts that writing `checkpoint` again in its own format reproduces the file at `path` byte for byte.
+    static func assertRewritesIdentically(_ checkpoint: Checkpoint, _ path: String, in directory: URL, _ message: String = "",
+                                          file: StaticString = #filePath, line: UInt = #line) throws {
+        let copy = directory.appendingPathComponent("copy-" + URL(fileURLWithPath: path).lastPathComponent).path
+        let output = try AtomicFile(path: copy, overwrite: true)
+        try checkpoint.writeSameFormat(to: output, name: copy)
+        try output.commit()
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: copy)), try Data(contentsOf: URL(fileURLWithPath: path)), message, file: file, line: line)
+    }
+
     /// Random bytes.
     static func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
         var generator = TestSupport.SeededGenerator(seed: seed)

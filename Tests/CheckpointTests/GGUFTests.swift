@@ -54,11 +54,7 @@ final class GGUFTests: XCTestCase {
         XCTAssertEqual(try checkpoint.floats(of: 0), [1, 2, 3, 4, 5, 6])
         for (index, tensor) in tensors.enumerated() { XCTAssertEqual(Array(try checkpoint.bytes(of: index)), tensor.bytes) }
         XCTAssertEqual(checkpoint.tensors[1].dataOffset % 64, 0)
-        let copy = dir.appendingPathComponent("copy.gguf").path
-        let output = try AtomicFile(path: copy, overwrite: false)
-        try checkpoint.writeSameFormat(to: output, name: copy)
-        try output.commit()
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: copy)), try Data(contentsOf: URL(fileURLWithPath: path)))
+        try Fixtures.assertRewritesIdentically(checkpoint, path, in: dir)
     }
 
     func testReadsVersion2AndStreams() throws {

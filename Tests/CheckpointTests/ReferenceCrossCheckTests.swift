@@ -39,12 +39,7 @@ final class ReferenceCrossCheckTests: XCTestCase {
         XCTAssertEqual(nested.count, 2)
         XCTAssertEqual(try checkpoint.floats(of: try XCTUnwrap(checkpoint.index(of: "t_F16"))).count, 32)
 
-        let copy = dir.appendingPathComponent("copy.gguf").path
-        let output = try AtomicFile(path: copy, overwrite: false)
-        try checkpoint.writeSameFormat(to: output, name: copy)
-        try output.commit()
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: copy)), try Data(contentsOf: URL(fileURLWithPath: path)),
-                       "read-then-write reproduces gguf-py's file exactly")
+        try Fixtures.assertRewritesIdentically(checkpoint, path, in: dir, "read-then-write reproduces gguf-py's file exactly")
     }
 
     /// A GGUF file we write is read by gguf-py with the same metadata, tensor types, shapes and bytes.
@@ -88,12 +83,7 @@ final class ReferenceCrossCheckTests: XCTestCase {
         }
         XCTAssertEqual(checkpoint.tensors[checkpoint.index(of: "scalar")!].shape, [])
         XCTAssertEqual(checkpoint.tensors[checkpoint.index(of: "empty")!].shape, [0, 4])
-        let copy = dir.appendingPathComponent("copy.safetensors").path
-        let output = try AtomicFile(path: copy, overwrite: false)
-        try checkpoint.writeSameFormat(to: output, name: copy)
-        try output.commit()
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: copy)), try Data(contentsOf: URL(fileURLWithPath: path)),
-                       "read-then-write reproduces the reference writer's file exactly")
+        try Fixtures.assertRewritesIdentically(checkpoint, path, in: dir, "read-then-write reproduces the reference writer's file exactly")
     }
 
     /// The reference reader accepts our files, including BF16 and F8, with the same bytes.

@@ -43,11 +43,7 @@ final class SafetensorsTests: XCTestCase {
             XCTAssertEqual(decoded.map { $0 == 0 ? 0 : $0 }, expected.map { $0 == 0 ? 0 : $0 }, "\(type)")
         }
         // Read then write again: the same bytes.
-        let copy = dir.appendingPathComponent("copy.safetensors").path
-        let output = try AtomicFile(path: copy, overwrite: false)
-        try checkpoint.writeSameFormat(to: output, name: copy)
-        try output.commit()
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: copy)), try Data(contentsOf: URL(fileURLWithPath: path)))
+        try Fixtures.assertRewritesIdentically(checkpoint, path, in: dir)
     }
 
     func testStreamsFromAPipe() throws {
