@@ -5,6 +5,13 @@ import Glibc
 /// The decoder's layers as plain functions over flat row-major buffers (llm.c style). Each has a naive
 /// scalar reference in the tests.
 public enum Layers {
+    /// Which elements of a head RoPE rotates together: llama.cpp's GGUF files pair adjacent elements
+    /// (2i, 2i+1); Hugging Face checkpoints pair each element of the first half with its partner in the
+    /// second (i, i + headDim/2), "rotate half". Using the wrong one makes perplexity explode.
+    public enum RopeStyle: String, Sendable {
+        case adjacentPairs, rotateHalf
+    }
+
     /// out[t] = x[t] / rms(x[t]) * weight, for `rows` rows of `dim`.
     public static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                                rows: Int, dim: Int, epsilon: Float) {
@@ -17,29 +24,33 @@ public enum Layers {
         }
     }
 
-    /// Rotary position embedding on adjacent pairs (2i, 2i+1) of each head, as llama.cpp's GGUF files
-    /// expect: x[t, h, 2i..2i+1] rotated by angle (first + t) * base^(-2i / headDim).
-    public static func rope(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDim: Int, base: Float, firstPosition: Int = 0) {
-        for i in 0..<(headDim / 2) {
+    /// Rotary position embedding of each head of `rows` positions (first + t), pairs chosen by `style`:
+    /// the pair (a, b) at pair index i is rotated by angle (first + t) * base^(-2i / headDim).
+    public static func rope(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDim: Int, base: Float,
+                            style: RopeStyle = .adjacentPairs, firstPosition: Int = 0) {
+        let half = headDim / 2
+        for i in 0..<half {
             let frequency = pow(base, -Float(2 * i) / Float(headDim))
+            let (first, second) = style == .adjacentPairs ? (2 * i, 2 * i + 1) : (i, i + half)
             for t in 0..<rows {
                 let angle = Float(firstPosition + t) * frequency
                 let c = cos(angle), s = sin(angle)
                 for h in 0..<heads {
-                    let p = x + (t * heads + h) * headDim + 2 * i
-                    let a = p[0], b = p[1]
-                    p[0] = a * c - b * s
-                    p[1] = a * s + b * c
+                    let p = x + (t * heads + h) * headDim
+                    let a = p[first], b = p[second]
+                    p[first] = a * c - b * s
+                    p[second] = a * s + b * c
                 }
             }
         }
     }
 
-    /// Row-wise softmax over the first `valid(row)` entries of each row; the rest become 0.
-    public static func causalSoftmax(_ scores: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+    /// Row-wise softmax of a causal block of attention scores: row t (query position firstRow + t)
+    /// sees the first firstRow + t + 1 columns; the rest become 0. Rows are `stride` apart.
+    public static func causalSoftmax(_ scores: UnsafeMutablePointer<Float>, rows: Int, columns: Int, firstRow: Int = 0, stride: Int? = nil) {
         for t in 0..<rows {
-            let row = scores + t * columns
-            let valid = min(columns, t + 1)
+            let row = scores + t * (stride ?? columns)
+            let valid = min(columns, firstRow + t + 1)
             var peak = -Float.infinity
             for j in 0..<valid { peak = max(peak, row[j]) }
             var sum: Float = 0
@@ -47,7 +58,8 @@ public enum Layers {
                 row[j] = exp(row[j] - peak)
                 sum += row[j]
             }
-            for j in 0..<valid { row[j] /= sum }
+            let scale = 1 / sum
+            for j in 0..<valid { row[j] *= scale }
             for j in valid..<columns { row[j] = 0 }
         }
     }

@@ -24,11 +24,15 @@ public struct Perplexity: Sendable {
         return value * (variance / Double(scored - 1)).squareRoot()
     }
 
-    /// Scores one window: `logits` [tokens.count x vocab]; positions first..<count-1 predict the next token.
-    public mutating func add(window tokens: [Int32], logits: [Float], vocab: Int) {
-        let first = tokens.count / 2
+    /// The first position of a window of `count` tokens whose prediction is scored (the second half).
+    public static func firstScored(count: Int) -> Int { count / 2 }
+
+    /// Scores one window: `logits` holds the rows of positions firstScored..<count ([rows x vocab]);
+    /// each of those positions but the last predicts the next token.
+    public mutating func add(window tokens: [Int32], logits: UnsafeBufferPointer<Float>, vocab: Int) {
+        let first = Self.firstScored(count: tokens.count)
         for position in first..<(tokens.count - 1) {
-            let row = position * vocab
+            let row = (position - first) * vocab
             var peak = -Float.infinity
             for j in 0..<vocab { peak = max(peak, logits[row + j]) }
             var total = 0.0

@@ -7,7 +7,7 @@ import ToolSupport
 struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize",
-        abstract: "Print the token ids of a text with the model's tokenizer (byte-level BPE from GGUF metadata).")
+        abstract: "Print the token ids of a text with the model's tokenizer (GGUF metadata, tokenizer.json, or bytes).")
 
     @Option(name: .long, help: ArgumentHelp("Read the text from FILE ('-' or absent: standard input).", valueName: "FILE"))
     var text: String?
@@ -18,7 +18,7 @@ struct TokenizeCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object: the ids and their count.")
     var json = false
 
-    @Argument(help: "The model whose tokenizer to use (a GGUF file).")
+    @Argument(help: "The model whose tokenizer to use (GGUF, or safetensors with tokenizer.json beside it).")
     var model: String
 
     func validate() throws {
@@ -27,16 +27,12 @@ struct TokenizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let checkpoint = try Checkpoint.open(model)
-        guard let header = checkpoint.ggufHeader else {
-            throw CheckpointError(file: checkpoint.name, "has no tokenizer metadata (a GGUF model is needed)")
-        }
-        let tokenizer = try BPETokenizer(gguf: header, name: checkpoint.name)
+        let tokenizer = try ModelFiles.open(model).tokenizer
         let ids = tokenizer.encode(try InputSource.open(text ?? "-").readText())
         if json {
             JSONOutput.printLine(.object([("count", JSONOutput.number(ids.count)), ("ids", .array(ids.map { JSONOutput.number(Int($0)) }))]))
         } else if pieces {
-            for id in ids { print("\(id)\t\(tokenizer.tokens[Int(id)])") }
+            for id in ids { print("\(id)\t\(tokenizer.pieceText(id))") }
         } else {
             print(ids.map(String.init).joined(separator: " "))
         }

@@ -3,7 +3,7 @@ import Checkpoint
 /// A byte-level BPE tokenizer (GPT-2 family: SmolLM, LLaMA 3, Qwen...), with token ids equal to
 /// llama.cpp's: pre-tokenise (`PreTokenizer`), map bytes to GPT-2's byte alphabet, then merge adjacent
 /// symbols by rank, lowest first and leftmost among equals, until no ranked pair is left.
-public final class BPETokenizer: @unchecked Sendable {
+public final class BPETokenizer: Tokenizer {
     /// Token text by id.
     public let tokens: [String]
     private let ids: [String: Int32]
@@ -13,10 +13,13 @@ public final class BPETokenizer: @unchecked Sendable {
     /// Beginning-of-sequence id, and whether encoding adds it.
     public let bosToken: Int32?
     public let addsBOS: Bool
+    /// LLaMA 3's rule (`ignore_merges`): a piece that is itself a token is not merged.
+    public let ignoresMerges: Bool
     /// Pieces already encoded (text is full of repeated words).
     private var cache: [String: [Int32]] = [:]
 
-    public init(tokens: [String], merges: [String], preTokenizer: PreTokenizer, bosToken: Int32? = nil, addsBOS: Bool = false) {
+    public init(tokens: [String], merges: [String], preTokenizer: PreTokenizer, bosToken: Int32? = nil, addsBOS: Bool = false,
+                ignoresMerges: Bool = false) {
         self.tokens = tokens
         var ids: [String: Int32] = [:]
         ids.reserveCapacity(tokens.count)
@@ -29,7 +32,12 @@ public final class BPETokenizer: @unchecked Sendable {
         self.preTokenizer = preTokenizer
         self.bosToken = bosToken
         self.addsBOS = addsBOS
+        self.ignoresMerges = ignoresMerges
     }
+
+    public var vocabularySize: Int { tokens.count }
+
+    public func pieceText(_ id: Int32) -> String { (0..<tokens.count).contains(Int(id)) ? tokens[Int(id)] : "" }
 
     /// The tokenizer a GGUF file describes (`tokenizer.ggml.model` = gpt2).
     public convenience init(gguf header: GGUFHeader, name: String) throws {
@@ -42,13 +50,14 @@ public final class BPETokenizer: @unchecked Sendable {
         }
         let preName = header["tokenizer.ggml.pre"]?.stringValue ?? "default"
         guard let pre = PreTokenizer(ggufName: preName) else {
-            throw CheckpointError(file: name, "pre-tokenizer '\(preName)' is not supported (supported: default, gpt2, smollm)")
+            throw CheckpointError(file: name, "pre-tokenizer '\(preName)' is not supported (supported: default, gpt2, smollm, llama-bpe)")
         }
         let tokens = tokenValues.map { $0.stringValue ?? "" }
         let bos = header["tokenizer.ggml.bos_token_id"]?.integerValue.map(Int32.init)
         let addBOS: Bool
         if case .bool(let flag)? = header["tokenizer.ggml.add_bos_token"] { addBOS = flag } else { addBOS = false }
-        self.init(tokens: tokens, merges: mergeValues.map { $0.stringValue ?? "" }, preTokenizer: pre, bosToken: bos, addsBOS: addBOS && bos != nil)
+        self.init(tokens: tokens, merges: mergeValues.map { $0.stringValue ?? "" }, preTokenizer: pre, bosToken: bos, addsBOS: addBOS && bos != nil,
+                  ignoresMerges: pre == .llamaBPE)
     }
 
     /// Token ids of `text` (special-token texts are not parsed: they are ordinary text here, as in
@@ -79,13 +88,9 @@ public final class BPETokenizer: @unchecked Sendable {
         return out
     }
 
-    /// The text that `ids` stand for.
-    public func decode(_ ids: [Int32]) -> String {
-        String(decoding: decodeBytes(ids), as: UTF8.self)
-    }
-
     /// BPE over one byte-level word.
     private func encodeWord(_ word: String) -> [Int32] {
+        if ignoresMerges, let id = ids[word] { return [id] }
         var symbols = word.map { String($0) }
         while symbols.count > 1 {
             var best = Int.max, at = -1

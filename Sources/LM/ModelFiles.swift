@@ -1,0 +1,73 @@
+import Checkpoint
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A model ready to run: its checkpoint, configuration and tokenizer, each found where its format keeps
+/// it. GGUF: all in the metadata. safetensors (also sharded, also inside .nz): the configuration in
+/// `__metadata__["config"]` (a config.json text, as floratrain writes it) or in config.json beside the
+/// file; the tokenizer bytes-only when `__metadata__["tokenizer"]` is "byte", else tokenizer.json beside
+/// the file.
+public struct ModelFiles {
+    public let checkpoint: Checkpoint
+    public let config: LlamaConfig
+    public let tokenizer: Tokenizer
+
+    /// Metadata keys a safetensors model carries its configuration and tokenizer kind under.
+    public static let configKey = "config", tokenizerKey = "tokenizer"
+
+    /// Opens the model at `path` (a file, or a directory holding model.safetensors and its index).
+    public static func open(_ path: String) throws -> ModelFiles {
+        let checkpoint = try Checkpoint.open(path)
+        let config: LlamaConfig, tokenizer: Tokenizer
+        if let header = checkpoint.ggufHeader {
+            config = try LlamaConfig(gguf: header, name: checkpoint.name)
+            tokenizer = try BPETokenizer(gguf: header, name: checkpoint.name)
+        } else {
+            let folder = directory(of: path)
+            if let text = metadata(checkpoint, configKey) {
+                config = try LlamaConfig(huggingFace: try parseJSON(Array(text.utf8), name: "\(checkpoint.name): __metadata__.\(configKey)"),
+                                         name: "\(checkpoint.name): __metadata__.\(configKey)")
+            } else {
+                let file = folder + "/config.json"
+                guard access(file, R_OK) == 0 else {
+                    throw CheckpointError(file: checkpoint.name, "has no model configuration: no __metadata__.\(configKey) and no \(file)")
+                }
+                config = try LlamaConfig(huggingFace: try parseJSON(try InputSource.open(file).readAll(), name: file), name: file)
+            }
+            if metadata(checkpoint, tokenizerKey) == "byte" {
+                tokenizer = ByteTokenizer()
+            } else {
+                let file = folder + "/tokenizer.json"
+                guard access(file, R_OK) == 0 else {
+                    throw CheckpointError(file: checkpoint.name, "has no tokenizer: no __metadata__.\(tokenizerKey) = byte and no \(file)")
+                }
+                tokenizer = try BPETokenizer(huggingFace: try parseJSON(try InputSource.open(file).readAll(), name: file), name: file)
+            }
+        }
+        guard tokenizer.vocabularySize <= config.vocab else {
+            throw CheckpointError(file: checkpoint.name, "the tokenizer has \(tokenizer.vocabularySize) tokens but the model only \(config.vocab)")
+        }
+        return ModelFiles(checkpoint: checkpoint, config: config, tokenizer: tokenizer)
+    }
+
+    /// The engine over this model.
+    public func model() throws -> LlamaModel { try LlamaModel(checkpoint, config: config) }
+
+    private static func metadata(_ checkpoint: Checkpoint, _ key: String) -> String? {
+        checkpoint.metadata.first { $0.key == key }?.value.stringValue
+    }
+
+    private static func parseJSON(_ bytes: [UInt8], name: String) throws -> JSONValue {
+        do { return try JSONParser.parse(bytes) } catch {
+            throw CheckpointError(file: name, "invalid JSON at byte \(error.offset): \(error.reason)")
+        }
+    }
+
+    private static func directory(of path: String) -> String {
+        var info = stat()
+        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR { return path }
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}
