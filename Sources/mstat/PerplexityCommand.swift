@@ -26,9 +26,6 @@ struct PerplexityCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object instead of text.")
     var json = false
 
-    @Flag(name: .shortAndLong, help: "Also print where the time went (matrix products, attention, dequantisation, the rest).")
-    var verbose = false
-
     @OptionGroup var runOptions: RunOptions
 
     @Argument(help: "The model: GGUF (llama.cpp names) or safetensors (Hugging Face names, config.json and tokenizer.json beside it).")
@@ -76,7 +73,7 @@ struct PerplexityCommand: ParsableCommand {
         } else {
             print("PPL = \(Format.fixed(perplexity.value, 4)) +/- \(Format.fixed(perplexity.uncertainty, 4))")
             print("\(windows.count) window\(windows.count == 1 ? "" : "s") of \(ctx) tokens, \(Format.fixed(tokensPerSecond, 1)) tokens/s")
-            if verbose {
+            if runOptions.verbose {
                 let parts = timeParts(engine.profile, total: seconds)
                 ToolRunner.writeError("time: " + parts.map { "\($0.name) \(Format.fixed($0.seconds, 2)) s (\(Format.fixed(100 * $0.seconds / seconds, 1))%)" }
                     .joined(separator: ", ") + "; OpenBLAS kernels: \(Gemm.coreName)")

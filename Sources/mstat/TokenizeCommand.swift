@@ -27,7 +27,7 @@ struct TokenizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let tokenizer = try ModelFiles.open(model).tokenizer
+        let tokenizer = try ModelFiles.tokenizer(of: try Checkpoint.open(model), path: model)
         let ids = tokenizer.encode(try InputSource.open(text ?? "-").readText())
         if json {
             JSONOutput.printLine(.object([("count", JSONOutput.number(ids.count)), ("ids", .array(ids.map { JSONOutput.number(Int($0)) }))]))

@@ -266,36 +266,71 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(gate[1], Float(2 / (1 + exp(-1.0))), accuracy: 1e-6)
     }
 
-    /// llama.cpp's numbers for SmolLM2 on the first 512 tokens of /usr/share/common-licenses/GPL-3 (the
-    /// fixture holds the token ids, so the text is not needed): the same top log-probabilities and the same
-    /// perplexity within 0.5%.
-    func testMatchesLlamaCppOnSmolLM2() throws {
-        let path = try TestSupport.smolLM2()
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/smollm2-logits.json")
-        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: fixture)) as? [String: Any])
-        let tokens = try XCTUnwrap(json["tokens"] as? [Int]).map(Int32.init)
-        let model = try LlamaModel(try Checkpoint.open(path))
-        let vocab = model.config.vocab
-        let logits = try model.logits(tokens)
-        for entry in try XCTUnwrap(json["rows"] as? [[String: Any]]) {
+    private static let smolLM2Fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/smollm2-logits.json")
+
+    /// Compares logits of `tokens` with a reference's JSON (make_model_fixture.py's layout): each listed
+    /// row's top log-probabilities within `logProbability`, the reference's best token within a near-tie
+    /// of ours, and the second half's perplexity within `relativePerplexity`.
+    private func assertMatches(_ reference: [String: Any], logits: [Float], tokens: [Int32], vocab: Int,
+                               logProbability: Double, nearTie: Double, relativePerplexity: Double, _ label: String) throws {
+        for entry in try XCTUnwrap(reference["rows"] as? [[String: Any]]) {
             let position = try XCTUnwrap(entry["position"] as? Int)
             let top = try XCTUnwrap(entry["top"] as? [[Double]])
-            // Log-probabilities: llama.cpp multiplies quantised weights by activations it quantises to 8 bits,
-            // so single values differ by up to about 0.6 (measured); the perplexity below is the tight check.
             let row = (0..<vocab).map { Double(logits[position * vocab + $0]) }
             let peak = row.max()!
             let logSumExp = peak + log(row.reduce(0.0) { $0 + exp($1 - peak) })
             let referenceLogSumExp = try XCTUnwrap(entry["logsumexp"] as? Double)
-            // llama.cpp's most likely token is (one of) ours too: within a near-tie of our best.
-            XCTAssertGreaterThan(row[Int(top[0][0])], peak - 0.7, "llama.cpp's top token at \(position) is far from ours")
+            XCTAssertGreaterThan(row[Int(top[0][0])], peak - nearTie, "\(label): the reference's top token at \(position) is far from ours")
             for pair in top {
-                XCTAssertEqual(row[Int(pair[0])] - logSumExp, pair[1] - referenceLogSumExp, accuracy: 1.0, "log-probability of \(Int(pair[0])) at \(position)")
+                XCTAssertEqual(row[Int(pair[0])] - logSumExp, pair[1] - referenceLogSumExp, accuracy: logProbability,
+                               "\(label): log-probability of \(Int(pair[0])) at \(position)")
             }
         }
         var perplexity = Perplexity()
         let first = Perplexity.firstScored(count: tokens.count)
         logits[(first * vocab)...].withUnsafeBufferPointer { perplexity.add(window: tokens, logits: $0, vocab: vocab) }
-        let reference = try XCTUnwrap(json["ppl"] as? Double)
-        XCTAssertEqual(perplexity.value, reference, accuracy: reference * 0.005, "ours \(perplexity.value), llama.cpp \(reference)")
+        let expected = try XCTUnwrap(reference["ppl"] as? Double)
+        XCTAssertEqual(perplexity.value, expected, accuracy: expected * relativePerplexity, "\(label): ours \(perplexity.value), reference \(expected)")
+    }
+
+    /// llama.cpp's numbers for SmolLM2 on the first 512 tokens of /usr/share/common-licenses/GPL-3 (the
+    /// fixture holds the token ids, so the text is not needed): the same top log-probabilities and the same
+    /// perplexity within 0.5%. Log-probabilities: llama.cpp multiplies quantised weights by activations it
+    /// quantises to 8 bits, so single values differ by up to about 0.6 (measured); perplexity is the tight check.
+    func testMatchesLlamaCppOnSmolLM2() throws {
+        let path = try TestSupport.smolLM2()
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.smolLM2Fixture)) as? [String: Any])
+        let tokens = try XCTUnwrap(json["tokens"] as? [Int]).map(Int32.init)
+        let model = try LlamaModel(try Checkpoint.open(path))
+        try assertMatches(json, logits: try model.logits(tokens), tokens: tokens, vocab: model.config.vocab,
+                          logProbability: 1.0, nearTie: 0.7, relativePerplexity: 0.005, "llama.cpp")
+    }
+
+    /// SmolLM2 converted by gguf-py to a Hugging Face checkpoint (F32, transformers' names, rotate-half
+    /// Q/K rows, config.json): the same numbers as llama.cpp through our Hugging Face path, and, where
+    /// transformers and PyTorch are installed, the same logits as transformers itself on that checkpoint.
+    func testHuggingFaceSmolLM2MatchesLlamaCppAndTransformers() throws {
+        let gguf = try TestSupport.smolLM2()
+        let dir = try TestSupport.temporaryDirectory(self).path
+        try TestSupport.pythonScript("gguf_to_hf.py", [gguf, dir], modules: ["gguf", "safetensors", "numpy"])
+        let configFile = dir + "/config.json"
+        let config = try LlamaConfig(huggingFace: try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: configFile)))), name: configFile)
+        let model = try LlamaModel(try Checkpoint.open(dir + "/model.safetensors"), config: config)
+        XCTAssertEqual(model.names, .huggingFace)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.smolLM2Fixture)) as? [String: Any])
+        let tokens = try XCTUnwrap(json["tokens"] as? [Int]).map(Int32.init)
+        let logits = try model.logits(tokens)
+        try assertMatches(json, logits: logits, tokens: tokens, vocab: config.vocab,
+                          logProbability: 1.0, nearTie: 0.7, relativePerplexity: 0.005, "llama.cpp")
+        let result: TestSupport.ProcessResult
+        do {
+            result = try TestSupport.pythonScript("transformers_logits.py", [dir], modules: ["torch", "transformers"],
+                                                  stdin: try JSONSerialization.data(withJSONObject: tokens.map(Int.init)))
+        } catch is XCTSkip {
+            return print("skipped the transformers cross-check: PyTorch and transformers are not installed")
+        }
+        let reference = try XCTUnwrap(try TestSupport.json(result) as? [String: Any])
+        try assertMatches(reference, logits: logits, tokens: tokens, vocab: config.vocab,
+                          logProbability: 2e-3, nearTie: 1e-3, relativePerplexity: 1e-4, "transformers")
     }
 }

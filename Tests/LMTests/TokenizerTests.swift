@@ -14,19 +14,106 @@ final class TokenizerTests: XCTestCase {
         return (try BPETokenizer(gguf: try XCTUnwrap(checkpoint.ggufHeader), name: path), path)
     }
 
+    private static var fixtureText: String {
+        get throws { try String(contentsOf: fixtures.appendingPathComponent("tokenizer-text.txt"), encoding: .utf8) }
+    }
+
+    /// Ids that llama.cpp produced for the fixture text with a pre-tokenizer ("smollm2", "llama-bpe").
+    private static func fixtureIDs(_ variant: String) throws -> [Int32] {
+        try String(contentsOf: fixtures.appendingPathComponent("tokenizer-text.\(variant)-ids.txt"), encoding: .utf8)
+            .split(separator: "\n").map { Int32($0)! }
+    }
+
+    private func assertSameIDs(_ ids: [Int32], _ expected: [Int32], _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+        guard ids != expected else { return }
+        let first = zip(ids, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(ids.count, expected.count)
+        XCTFail("\(label): ids differ at \(first): ours \(Array(ids[first..<min(ids.count, first + 8)])), reference \(Array(expected[first..<min(expected.count, first + 8)]))",
+                file: file, line: line)
+    }
+
     /// The committed fixture: ids that llama.cpp produced for a text full of edge cases.
     func testMatchesLlamaCppOnTheFixture() throws {
         let (tokenizer, _) = try smolLM2Tokenizer()
         XCTAssertEqual(tokenizer.preTokenizer, .smollm)
-        let text = try String(contentsOf: Self.fixtures.appendingPathComponent("tokenizer-text.txt"), encoding: .utf8)
-        let expected = try String(contentsOf: Self.fixtures.appendingPathComponent("tokenizer-text.smollm2-ids.txt"), encoding: .utf8)
-            .split(separator: "\n").map { Int32($0)! }
+        let text = try Self.fixtureText
         let ids = tokenizer.encode(text)
-        if ids != expected {
-            let first = zip(ids, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(ids.count, expected.count)
-            XCTFail("ids differ from llama.cpp's at \(first): ours \(Array(ids[first..<min(ids.count, first + 8)])), llama.cpp \(Array(expected[first..<min(expected.count, first + 8)]))")
-        }
+        assertSameIDs(ids, try Self.fixtureIDs("smollm2"), "smollm")
         XCTAssertEqual(tokenizer.decode(ids), text)
+    }
+
+    /// A copy of SmolLM2's GGUF tokenizer with `tokenizer.ggml.pre` = llama-bpe (a header-only GGUF),
+    /// against the ids llama.cpp gave the same vocabulary with that pre-tokenizer.
+    func testLlamaBPEPreTokenizerMatchesLlamaCpp() throws {
+        let header = try XCTUnwrap(try Checkpoint.open(try TestSupport.smolLM2()).ggufHeader)
+        let metadata = header.metadata.map { $0.key == "tokenizer.ggml.pre" ? (key: $0.key, value: GGUFValue.text("llama-bpe")) : $0 }
+        let path = try TestSupport.temporaryDirectory(self).appendingPathComponent("vocab.gguf").path
+        let file = try AtomicFile(path: path, overwrite: true)
+        try FloatTensor.writeGGUF([], metadata: metadata, to: file, name: path)
+        try file.commit()
+        let tokenizer = try BPETokenizer(gguf: try XCTUnwrap(try Checkpoint.open(path).ggufHeader), name: path)
+        XCTAssertEqual(tokenizer.preTokenizer, .llamaBPE)
+        let text = try Self.fixtureText
+        let ids = tokenizer.encode(text)
+        assertSameIDs(ids, try Self.fixtureIDs("llama-bpe"), "llama-bpe")
+        XCTAssertEqual(tokenizer.decode(ids), text)
+    }
+
+    /// SmolLM2's vocabulary written as a Hugging Face tokenizer.json, once with SmolLM's pre-tokenizer
+    /// and once with LLaMA 3's: our reader gives llama.cpp's ids, and so does Hugging Face's tokenizers
+    /// library on the same file (when installed), which shows that the file says what we think it says.
+    func testTokenizerJSONMatchesLlamaCppAndHuggingFace() throws {
+        let header = try XCTUnwrap(try Checkpoint.open(try TestSupport.smolLM2()).ggufHeader)
+        guard case .array(_, let tokens)? = header["tokenizer.ggml.tokens"], case .array(_, let merges)? = header["tokenizer.ggml.merges"],
+              case .array(_, let types)? = header["tokenizer.ggml.token_type"] else { return XCTFail("SmolLM2 has no vocabulary") }
+        let added = zip(tokens, types).enumerated().filter { $0.element.1.integerValue == 3 }.map { id, pair -> JSONValue in
+            .object([("id", .number(String(id))), ("content", .string(pair.0.stringValue!)), ("single_word", .bool(false)), ("lstrip", .bool(false)),
+                     ("rstrip", .bool(false)), ("normalized", .bool(false)), ("special", .bool(true))])
+        }
+        let byteLevel = { (regex: Bool) -> JSONValue in
+            .object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(false)), ("trim_offsets", .bool(true)), ("use_regex", .bool(regex))])
+        }
+        let variants: [(name: String, pre: JSONValue, ignoreMerges: Bool)] = [
+            ("smollm2", .object([("type", .string("Sequence")), ("pretokenizers", .array([
+                .object([("type", .string("Digits")), ("individual_digits", .bool(true))]), byteLevel(true)]))]), false),
+            ("llama-bpe", .object([("type", .string("Sequence")), ("pretokenizers", .array([
+                .object([("type", .string("Split")), ("pattern", .object([("Regex", .string(#"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#))])),
+                         ("behavior", .string("Isolated")), ("invert", .bool(false))]), byteLevel(false)]))]), true),
+        ]
+        let dir = try TestSupport.temporaryDirectory(self)
+        let textPath = dir.appendingPathComponent("text.txt")
+        try Self.fixtureText.write(to: textPath, atomically: true, encoding: .utf8)
+        for variant in variants {
+            let json = JSONValue.object([
+                ("version", .string("1.0")), ("added_tokens", .array(added)), ("normalizer", .null), ("pre_tokenizer", variant.pre),
+                ("post_processor", byteLevel(true)), ("decoder", byteLevel(true)),
+                ("model", .object([("type", .string("BPE")), ("dropout", .null), ("unk_token", .null), ("fuse_unk", .bool(false)),
+                                   ("byte_fallback", .bool(false)), ("ignore_merges", .bool(variant.ignoreMerges)),
+                                   ("vocab", .object(tokens.enumerated().map { ($0.element.stringValue!, .number(String($0.offset))) })),
+                                   ("merges", .array(merges.map { .array($0.stringValue!.split(separator: " ").map { .string(String($0)) }) }))])),
+            ])
+            let path = dir.appendingPathComponent("\(variant.name).tokenizer.json")
+            try JSONWriter.string(json).write(to: path, atomically: true, encoding: .utf8)
+            let tokenizer = try BPETokenizer(huggingFace: try JSONParser.parse(Array(try Data(contentsOf: path))), name: path.path)
+            let expected = try Self.fixtureIDs(variant.name)
+            assertSameIDs(tokenizer.encode(try Self.fixtureText), expected, "\(variant.name) tokenizer.json")
+            do {
+                let result = try TestSupport.pythonScript("hf_tokenize.py", [path.path, textPath.path], modules: ["tokenizers"])
+                let reference = try XCTUnwrap(try TestSupport.json(result) as? [Int]).map(Int32.init)
+                assertSameIDs(reference, expected, "\(variant.name): Hugging Face tokenizers against llama.cpp")
+            } catch is XCTSkip {
+                print("skipped the Hugging Face tokenizers cross-check: the Python package tokenizers is not installed")
+            }
+        }
+    }
+
+    func testByteTokenizerRoundTripsBytes() {
+        let tokenizer = ByteTokenizer()
+        let text = "héllo, 世界 🙂\n"
+        let ids = tokenizer.encode(text)
+        XCTAssertEqual(ids.count, text.utf8.count)
+        XCTAssertEqual(tokenizer.decode(ids), text)
+        XCTAssertEqual(tokenizer.pieceText(10), "<0x0A>")
+        XCTAssertEqual(tokenizer.pieceText(65), "A")
     }
 
     /// Several KB of English that every Debian machine has, tokenised live by llama.cpp when
@@ -68,5 +155,6 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(pieces(.smollm, "a 123 b"), ["a", " ", "1", "2", "3", " b"])
         XCTAssertEqual(pieces(.gpt2, "x   y"), ["x", "  ", " y"])
         XCTAssertEqual(pieces(.gpt2, "!?  "), ["!?", "  "])
+        XCTAssertEqual(pieces(.llamaBPE, "I'M 12345 ok!!\r\n\n  x"), ["I", "'M", " ", "123", "45", " ok", "!!\r\n\n", " ", " x"])
     }
 }

@@ -77,13 +77,13 @@ public enum TestSupport {
     /// Runs Python (`python3`, or $PYTHON) with `arguments` when `modules` import; otherwise skips the test,
     /// saying why. A failing script fails the test.
     @discardableResult
-    public static func python(_ arguments: [String], modules: [String]) throws -> ProcessResult {
+    public static func python(_ arguments: [String], modules: [String], stdin: Data? = nil) throws -> ProcessResult {
         let python = ProcessInfo.processInfo.environment["PYTHON"] ?? "python3"
         let check = try run("/usr/bin/env", [python, "-c", modules.map { "import \($0)" }.joined(separator: "; ")])
         if check.status != 0 {
             throw XCTSkip("Python modules \(modules.joined(separator: ", ")) are not installed (make test-deps installs them)")
         }
-        let result = try run("/usr/bin/env", [python] + arguments)
+        let result = try run("/usr/bin/env", [python] + arguments, stdin: stdin)
         if result.status != 0 {
             XCTFail("python \(arguments.first ?? "") failed (\(result.status)): \(result.stderr)")
         }
@@ -92,9 +92,10 @@ public enum TestSupport {
 
     /// Runs one of a test target's Python scripts (`Python/NAME` beside the calling test file).
     @discardableResult
-    public static func pythonScript(_ name: String, _ arguments: [String], modules: [String], testFile: String = #filePath) throws -> ProcessResult {
+    public static func pythonScript(_ name: String, _ arguments: [String], modules: [String], stdin: Data? = nil,
+                                    testFile: String = #filePath) throws -> ProcessResult {
         let script = URL(fileURLWithPath: testFile).deletingLastPathComponent().appendingPathComponent("Python").appendingPathComponent(name)
-        return try python([script.path] + arguments, modules: modules)
+        return try python([script.path] + arguments, modules: modules, stdin: stdin)
     }
 
     /// Parses JSON text printed by a script.

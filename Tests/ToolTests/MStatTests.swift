@@ -145,7 +145,7 @@ final class MStatTests: XCTestCase {
         XCTAssertEqual(json.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), #"{"count":2,"ids":[19556,905]}"#)
         let notGGUF = try TestSupport.run(mstat, ["tokenize", "--text", "/dev/null", try makeSafetensors("m.safetensors")])
         XCTAssertEqual(notGGUF.status, 1)
-        XCTAssertTrue(notGGUF.stderr.contains("has no tokenizer metadata"), notGGUF.stderr)
+        XCTAssertTrue(notGGUF.stderr.contains("has no tokenizer: no __metadata__.tokenizer = byte and no "), notGGUF.stderr)
     }
 
     /// `mstat ppl` end to end on SmolLM2 (its numbers are checked against llama.cpp in LMTests).
@@ -159,9 +159,47 @@ final class MStatTests: XCTestCase {
         XCTAssertEqual(json["scored_tokens"] as? Int, 2 * 31)
         let ppl = try XCTUnwrap(json["ppl"] as? Double)
         XCTAssertTrue(ppl > 1 && ppl < 1000, "\(ppl)")
+        let seconds = try XCTUnwrap(json["seconds"] as? [String: Double])
+        XCTAssertEqual(Set(seconds.keys), ["matrix_products", "attention", "dequantization", "norms_rope_activation", "scoring_and_rest"])
+        XCTAssertGreaterThan(seconds["matrix_products"]!, 0)
         let short = try TestSupport.run(mstat, ["ppl", "--text", "-", model], stdin: Data("too short".utf8))
         XCTAssertEqual(short.status, 1)
         XCTAssertTrue(short.stderr.hasPrefix("mstat: <stdin>: "), short.stderr)
+    }
+
+    /// A byte-level model in Hugging Face layout with its configuration in `__metadata__`: random weights
+    /// score close to the uniform perplexity 256; without a configuration the error says what is missing.
+    func testPerplexityOfAByteLevelSafetensorsModel() throws {
+        let dim = 16, ffn = 32, vocab = 256
+        var generator = TestSupport.SeededGenerator(seed: 9)
+        func tensor(_ name: String, _ shape: [Int], norm: Bool = false) -> FloatTensor {
+            FloatTensor(name: name, shape: shape, values: (0..<shape.reduce(1, *)).map { _ in norm ? 1 : Float.random(in: -0.02...0.02, using: &generator) })
+        }
+        var tensors = [tensor("model.embed_tokens.weight", [vocab, dim]), tensor("model.norm.weight", [dim], norm: true)]
+        for (name, shape) in [("input_layernorm", [dim]), ("self_attn.q_proj", [dim, dim]), ("self_attn.k_proj", [dim, dim]),
+                              ("self_attn.v_proj", [dim, dim]), ("self_attn.o_proj", [dim, dim]), ("post_attention_layernorm", [dim]),
+                              ("mlp.gate_proj", [ffn, dim]), ("mlp.up_proj", [ffn, dim]), ("mlp.down_proj", [dim, ffn])] {
+            tensors.append(tensor("model.layers.0.\(name).weight", shape, norm: shape.count == 1))
+        }
+        let config = #"{"hidden_size": 16, "intermediate_size": 32, "num_attention_heads": 2, "num_hidden_layers": 1, "vocab_size": 256}"#
+        let dir = try TestSupport.temporaryDirectory(self)
+        let path = dir.appendingPathComponent("bytes.safetensors").path
+        let file = try AtomicFile(path: path, overwrite: true)
+        try FloatTensor.writeSafetensors(tensors, metadata: [("config", config), ("tokenizer", "byte")], to: file, name: path)
+        try file.commit()
+        let text = String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 10)
+        let result = try TestSupport.run(mstat, ["ppl", "--json", "--ctx", "128", "--text", "-", path], stdin: Data(text.utf8))
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        XCTAssertEqual(json["windows"] as? Int, 3)
+        XCTAssertEqual(try XCTUnwrap(json["ppl"] as? Double), 256, accuracy: 5)
+        let bare = dir.appendingPathComponent("bare.safetensors").path
+        let bareFile = try AtomicFile(path: bare, overwrite: true)
+        try FloatTensor.writeSafetensors(tensors, metadata: nil, to: bareFile, name: bare)
+        try bareFile.commit()
+        let missing = try TestSupport.run(mstat, ["ppl", "--text", "-", bare], stdin: Data(text.utf8))
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.stderr, "mstat: \(bare): has no model configuration: no __metadata__.config and no \(dir.path)/config.json\n")
     }
 
     func testUsageErrorsExitTwo() throws {
