@@ -22,36 +22,20 @@ public enum LlamaTensorNames: Sendable {
     /// The output head; absent when it is tied to the embedding.
     public var output: String { self == .gguf ? "output.weight" : "lm_head.weight" }
 
+    /// The name of `weight` in block `layer`.
     public func name(_ weight: LayerWeight, layer: Int) -> String {
-        switch self {
-        case .gguf:
-            let suffix: String
-            switch weight {
-            case .attentionNorm: suffix = "attn_norm"
-            case .query: suffix = "attn_q"
-            case .key: suffix = "attn_k"
-            case .value: suffix = "attn_v"
-            case .attentionOutput: suffix = "attn_output"
-            case .ffnNorm: suffix = "ffn_norm"
-            case .gate: suffix = "ffn_gate"
-            case .up: suffix = "ffn_up"
-            case .down: suffix = "ffn_down"
-            }
-            return "blk.\(layer).\(suffix).weight"
-        case .huggingFace:
-            let suffix: String
-            switch weight {
-            case .attentionNorm: suffix = "input_layernorm"
-            case .query: suffix = "self_attn.q_proj"
-            case .key: suffix = "self_attn.k_proj"
-            case .value: suffix = "self_attn.v_proj"
-            case .attentionOutput: suffix = "self_attn.o_proj"
-            case .ffnNorm: suffix = "post_attention_layernorm"
-            case .gate: suffix = "mlp.gate_proj"
-            case .up: suffix = "mlp.up_proj"
-            case .down: suffix = "mlp.down_proj"
-            }
-            return "model.layers.\(layer).\(suffix).weight"
+        let (gguf, huggingFace): (String, String)
+        switch weight {
+        case .attentionNorm: (gguf, huggingFace) = ("attn_norm", "input_layernorm")
+        case .query: (gguf, huggingFace) = ("attn_q", "self_attn.q_proj")
+        case .key: (gguf, huggingFace) = ("attn_k", "self_attn.k_proj")
+        case .value: (gguf, huggingFace) = ("attn_v", "self_attn.v_proj")
+        case .attentionOutput: (gguf, huggingFace) = ("attn_output", "self_attn.o_proj")
+        case .ffnNorm: (gguf, huggingFace) = ("ffn_norm", "post_attention_layernorm")
+        case .gate: (gguf, huggingFace) = ("ffn_gate", "mlp.gate_proj")
+        case .up: (gguf, huggingFace) = ("ffn_up", "mlp.up_proj")
+        case .down: (gguf, huggingFace) = ("ffn_down", "mlp.down_proj")
         }
+        return self == .gguf ? "blk.\(layer).\(gguf).weight" : "model.layers.\(layer).\(huggingFace).weight"
     }
 }

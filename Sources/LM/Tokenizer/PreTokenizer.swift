@@ -48,109 +48,117 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
         return out
     }
 
+    /// A hand-written pattern match over one fragment: its code points with their classes, the position
+    /// reached, and the pieces cut so far.
+    private struct PieceCutter {
+        typealias Index = String.UnicodeScalarView.Index
+        let scalars: [Unicode.Scalar]
+        private let indices: [Index]
+        private(set) var pieces: [Range<Index>] = []
+        private var start = 0
+        private(set) var position = 0
+
+        init(_ view: String.UnicodeScalarView, _ range: Range<Index>) {
+            scalars = Array(view[range])
+            indices = Array(view[range].indices) + [range.upperBound]
+        }
+
+        var isDone: Bool { position >= scalars.count }
+        /// The class of the code point at `p`, nil past the end.
+        func category(_ p: Int) -> Category? { p < scalars.count ? Category(scalars[p]) : nil }
+        func isLineBreak(_ p: Int) -> Bool { p < scalars.count && (scalars[p] == "\r" || scalars[p] == "\n") }
+        func scalar(_ p: Int) -> Unicode.Scalar? { p < scalars.count ? scalars[p] : nil }
+
+        /// Ends the current piece before code point `end` and continues from there.
+        mutating func cut(at end: Int) {
+            if end > start { pieces.append(indices[start]..<indices[end]) }
+            start = end
+            position = end
+        }
+    }
+
     /// The GPT-2 pattern within one fragment (nothing matches across fragment boundaries).
     private static func splitGPT2(_ scalars: String.UnicodeScalarView, _ range: Range<String.UnicodeScalarView.Index>) -> [Range<String.UnicodeScalarView.Index>] {
-        let cpts = Array(scalars[range])
-        let indices = Array(scalars[range].indices) + [range.upperBound]
-        var out: [Range<String.UnicodeScalarView.Index>] = []
-        let n = cpts.count
-        func category(_ p: Int) -> Category? { p < n ? Category(cpts[p]) : nil }
-        var tokenStart = 0
-        var pos = 0
-        func emit(_ end: Int) {
-            if end > tokenStart { out.append(indices[tokenStart]..<indices[end]) }
-            tokenStart = end
-            pos = end
-        }
-        while pos < n {
-            let c = cpts[pos]
+        var cutter = PieceCutter(scalars, range)
+        while !cutter.isDone {
+            let pos = cutter.position
             // 's 't 'm 'd 're 've 'll (case-sensitive, as GPT-2)
-            if c == "'" && pos + 1 < n {
-                let a = cpts[pos + 1]
-                if a == "s" || a == "t" || a == "m" || a == "d" { emit(pos + 2); continue }
-                if pos + 2 < n {
-                    let b = cpts[pos + 2]
-                    if (a == "r" && b == "e") || (a == "v" && b == "e") || (a == "l" && b == "l") { emit(pos + 3); continue }
+            if cutter.scalar(pos) == "'", let a = cutter.scalar(pos + 1) {
+                if a == "s" || a == "t" || a == "m" || a == "d" { cutter.cut(at: pos + 2); continue }
+                if let b = cutter.scalar(pos + 2), (a == "r" && b == "e") || (a == "v" && b == "e") || (a == "l" && b == "l") {
+                    cutter.cut(at: pos + 3)
+                    continue
                 }
             }
             // An optional leading space, then a run of one class.
-            let lead = c == " " ? 1 : 0
-            let kind = lead == 1 ? category(pos + 1) : category(pos)
-            if let kind, kind != .whitespace {
+            let lead = cutter.scalar(pos) == " " ? 1 : 0
+            if let kind = cutter.category(pos + lead), kind != .whitespace {
                 var end = pos + lead
-                while let k = category(end), k == kind { end += 1 }
-                emit(end)
+                while cutter.category(end) == kind { end += 1 }
+                cutter.cut(at: end)
                 continue
             }
-            var spaces = 0
-            while category(pos + spaces) == .whitespace { spaces += 1 }
-            // \s+(?!\S): a run of whitespace followed by more text gives up its last character.
-            if spaces > 1 && pos + spaces < n { emit(pos + spaces - 1); continue }
-            if spaces > 0 { emit(pos + spaces); continue }
-            emit(pos + 1)
+            cutWhitespace(&cutter, breaksLines: false)
         }
-        return out
+        return cutter.pieces
     }
 
     /// LLaMA 3's pattern within one fragment, matched by hand like `splitGPT2`.
     private static func splitLlama3(_ scalars: String.UnicodeScalarView, _ range: Range<String.UnicodeScalarView.Index>) -> [Range<String.UnicodeScalarView.Index>] {
-        let cpts = Array(scalars[range])
-        let indices = Array(scalars[range].indices) + [range.upperBound]
-        var out: [Range<String.UnicodeScalarView.Index>] = []
-        let n = cpts.count
-        func category(_ p: Int) -> Category? { p < n ? Category(cpts[p]) : nil }
-        func isLineBreak(_ p: Int) -> Bool { p < n && (cpts[p] == "\r" || cpts[p] == "\n") }
-        func lower(_ p: Int) -> Unicode.Scalar? { p < n ? (cpts[p].properties.lowercaseMapping.unicodeScalars.first ?? cpts[p]) : nil }
-        var tokenStart = 0
-        var pos = 0
-        func emit(_ end: Int) {
-            if end > tokenStart { out.append(indices[tokenStart]..<indices[end]) }
-            tokenStart = end
-            pos = end
-        }
-        while pos < n {
-            let c = cpts[pos]
+        var cutter = PieceCutter(scalars, range)
+        func lower(_ p: Int) -> Unicode.Scalar? { cutter.scalar(p).map { $0.properties.lowercaseMapping.unicodeScalars.first ?? $0 } }
+        while !cutter.isDone {
+            let pos = cutter.position
             // (?i:'s|'t|'re|'ve|'m|'ll|'d)
-            if c == "'", let a = lower(pos + 1) {
-                if a == "s" || a == "t" || a == "m" || a == "d" { emit(pos + 2); continue }
-                if let b = lower(pos + 2), (a == "r" && b == "e") || (a == "v" && b == "e") || (a == "l" && b == "l") { emit(pos + 3); continue }
+            if cutter.scalar(pos) == "'", let a = lower(pos + 1) {
+                if a == "s" || a == "t" || a == "m" || a == "d" { cutter.cut(at: pos + 2); continue }
+                if let b = lower(pos + 2), (a == "r" && b == "e") || (a == "v" && b == "e") || (a == "l" && b == "l") {
+                    cutter.cut(at: pos + 3)
+                    continue
+                }
             }
             // [^\r\n\p{L}\p{N}]?\p{L}+
-            if !isLineBreak(pos) && category(pos) != .number && (category(pos) == .letter || category(pos + 1) == .letter) {
+            if !cutter.isLineBreak(pos) && cutter.category(pos) != .number
+                && (cutter.category(pos) == .letter || cutter.category(pos + 1) == .letter) {
                 var end = pos + 1
-                while category(end) == .letter { end += 1 }
-                emit(end)
+                while cutter.category(end) == .letter { end += 1 }
+                cutter.cut(at: end)
                 continue
             }
             // \p{N}{1,3}
-            if category(pos) == .number {
+            if cutter.category(pos) == .number {
                 var end = pos
-                while end < pos + 3 && category(end) == .number { end += 1 }
-                emit(end)
+                while end < pos + 3 && cutter.category(end) == .number { end += 1 }
+                cutter.cut(at: end)
                 continue
             }
             // " ?[^\s\p{L}\p{N}]+[\r\n]*"
-            let lead = c == " " ? 1 : 0
-            if category(pos + lead) == .other {
+            let lead = cutter.scalar(pos) == " " ? 1 : 0
+            if cutter.category(pos + lead) == .other {
                 var end = pos + lead
-                while category(end) == .other { end += 1 }
-                while isLineBreak(end) { end += 1 }
-                emit(end)
+                while cutter.category(end) == .other { end += 1 }
+                while cutter.isLineBreak(end) { end += 1 }
+                cutter.cut(at: end)
                 continue
             }
-            var spaces = 0, afterLastBreak = 0
-            while category(pos + spaces) == .whitespace {
-                if isLineBreak(pos + spaces) { afterLastBreak = pos + spaces + 1 }
-                spaces += 1
-            }
-            // \s*[\r\n]+
-            if afterLastBreak > 0 { emit(afterLastBreak); continue }
-            // \s+(?!\S), then \s+
-            if spaces > 1 && pos + spaces < n { emit(pos + spaces - 1); continue }
-            if spaces > 0 { emit(pos + spaces); continue }
-            emit(pos + 1)
+            cutWhitespace(&cutter, breaksLines: true)
         }
-        return out
+        return cutter.pieces
+    }
+
+    /// The patterns' whitespace alternatives at the cutter's position: (with `breaksLines`,
+    /// `\s*[\r\n]+` first), then `\s+(?!\S)` (a run followed by more text gives up its last
+    /// character), then `\s+`; a code point that matches nothing becomes a piece of its own.
+    private static func cutWhitespace(_ cutter: inout PieceCutter, breaksLines: Bool) {
+        let pos = cutter.position
+        var spaces = 0, afterLastBreak = 0
+        while cutter.category(pos + spaces) == .whitespace {
+            if cutter.isLineBreak(pos + spaces) { afterLastBreak = pos + spaces + 1 }
+            spaces += 1
+        }
+        if breaksLines && afterLastBreak > 0 { return cutter.cut(at: afterLastBreak) }
+        if spaces > 1 && pos + spaces < cutter.scalars.count { return cutter.cut(at: pos + spaces - 1) }
+        cutter.cut(at: pos + max(spaces, 1))
     }
 
     /// The classes the pattern distinguishes.
