@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["COpenBLAS", "CMalloc"]),
         .target(name: "NeuZip", dependencies: ["Kernels", "CZstd", "CLZ4", "CXXHash"]),
         .target(name: "Checkpoint", dependencies: ["Kernels", "NeuZip"]),
-        .target(name: "LM", dependencies: ["Checkpoint", "Kernels"]),
+        .target(name: "LM", dependencies: ["Checkpoint", "Kernels", "NeuZip"]),
         .target(name: "ToolSupport", dependencies: [
             "Checkpoint", "Kernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -32,4 +32,20 @@ extension Layers {
             }
         }
     }
+
+    /// Causal attention that keeps the probabilities, [heads x positions x positions] with zeros above the
+    /// diagonal, for `LayerGradients.causalAttention` (training: whole rows, no blocks).
+    public static func causalAttention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                                       out: UnsafeMutablePointer<Float>, positions T: Int, heads: Int, kvHeads: Int,
+                                       headDim hd: Int, probabilities: UnsafeMutablePointer<Float>) {
+        let qStride = heads * hd, kvStride = kvHeads * hd
+        let scale = 1 / Float(hd).squareRoot()
+        for head in 0..<heads {
+            let group = head / (heads / kvHeads)
+            let p = probabilities + head * T * T
+            Gemm.multiply(q + head * hd, k + group * hd, into: p, m: T, n: T, k: hd, transposeB: true, alpha: scale, lda: qStride, ldb: kvStride)
+            causalSoftmax(p, rows: T, columns: T)
+            Gemm.multiply(p, v + group * hd, into: out + head * hd, m: T, n: hd, k: T, ldb: kvStride, ldc: qStride)
+        }
+    }
 }

@@ -12,29 +12,32 @@ public enum Layers {
         case adjacentPairs, rotateHalf
     }
 
-    /// out[t] = x[t] / rms(x[t]) * weight, for `rows` rows of `dim`.
+    /// out[t] = x[t] / rms(x[t]) * weight, for `rows` rows of `dim`; the reciprocal RMS of each row goes
+    /// to `inverseRMS` when given (the backward pass needs it).
     public static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-                               rows: Int, dim: Int, epsilon: Float) {
+                               rows: Int, dim: Int, epsilon: Float, inverseRMS: UnsafeMutablePointer<Float>? = nil) {
         for t in 0..<rows {
             let row = x + t * dim, o = out + t * dim
             var sum: Float = 0
             for i in 0..<dim { sum += row[i] * row[i] }
             let scale = 1 / (sum / Float(dim) + epsilon).squareRoot()
+            inverseRMS?[t] = scale
             for i in 0..<dim { o[i] = row[i] * scale * weight[i] }
         }
     }
 
     /// Rotary position embedding of each head of `rows` positions (first + t), pairs chosen by `style`:
-    /// the pair (a, b) at pair index i is rotated by angle (first + t) * base^(-2i / headDim).
+    /// the pair (a, b) at pair index i is rotated by angle (first + t) * base^(-2i / headDim). `inverse`
+    /// rotates the other way, which is also the backward pass (a rotation's transpose is its inverse).
     public static func rope(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDim: Int, base: Float,
-                            style: RopeStyle = .adjacentPairs, firstPosition: Int = 0) {
+                            style: RopeStyle = .adjacentPairs, firstPosition: Int = 0, inverse: Bool = false) {
         let half = headDim / 2
         for i in 0..<half {
             let frequency = pow(base, -Float(2 * i) / Float(headDim))
             let (first, second) = style == .adjacentPairs ? (2 * i, 2 * i + 1) : (i, i + half)
             for t in 0..<rows {
                 let angle = Float(firstPosition + t) * frequency
-                let c = cos(angle), s = sin(angle)
+                let c = cos(angle), s = inverse ? -sin(angle) : sin(angle)
                 for h in 0..<heads {
                     let p = x + (t * heads + h) * headDim
                     let a = p[first], b = p[second]

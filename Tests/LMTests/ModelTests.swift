@@ -63,13 +63,14 @@ final class ModelTests: XCTestCase {
     /// rotate-half RoPE (HF row h*hd + j*hd/2 + i is GGUF row h*hd + 2i + j; the inverse of llama.cpp's
     /// conversion), in BF16-free F32 safetensors; the configuration in config.json beside it or, with
     /// `configInMetadata`, in `__metadata__`. A byte tokenizer is declared in the metadata.
-    private func writeHuggingFace(_ tiny: Tiny, configInMetadata: Bool) throws -> String {
+    /// The tiny model's tensors under transformers' names with Q/K rows in rotate-half order.
+    private func huggingFaceTensors(_ tiny: Tiny) -> [FloatTensor] {
         let c = tiny.config, hd = c.headDim
         let names: [String: String] = ["token_embd": "model.embed_tokens", "output_norm": "model.norm", "output": "lm_head",
                                        "attn_norm": "input_layernorm", "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj",
                                        "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj", "ffn_norm": "post_attention_layernorm",
                                        "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"]
-        let tensors = tiny.tensors.map { tensor -> FloatTensor in
+        return tiny.tensors.map { tensor -> FloatTensor in
             let parts = tensor.name.split(separator: ".").map(String.init)
             guard parts[0] == "blk" else { return FloatTensor(name: names[parts[0]]! + ".weight", shape: tensor.shape, values: tensor.values) }
             var values = tensor.values
@@ -86,6 +87,11 @@ final class ModelTests: XCTestCase {
             }
             return FloatTensor(name: "model.layers.\(parts[1]).\(names[parts[2]]!).weight", shape: tensor.shape, values: values)
         }
+    }
+
+    private func writeHuggingFace(_ tiny: Tiny, configInMetadata: Bool) throws -> String {
+        let c = tiny.config
+        let tensors = huggingFaceTensors(tiny)
         let config = """
             {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": \(c.dim), "intermediate_size": \(c.ffn),
              "num_attention_heads": \(c.heads), "num_key_value_heads": \(c.kvHeads), "num_hidden_layers": \(c.layers),
@@ -106,68 +112,11 @@ final class ModelTests: XCTestCase {
         return path
     }
 
-    /// The decoder written out naively in Double: the reference.
-    private func referenceLogits(_ tiny: Tiny, _ tokens: [Int]) -> [[Double]] {
-        let c = tiny.config, hd = c.headDim, T = tokens.count
-        func w(_ name: String) -> [Double] { tiny.tensors.first { $0.name == name }!.values.map(Double.init) }
-        func linear(_ x: [[Double]], _ m: [Double], out: Int) -> [[Double]] {
-            x.map { row in (0..<out).map { o in (0..<row.count).reduce(0.0) { $0 + row[$1] * m[o * row.count + $1] } } }
-        }
-        func norm(_ x: [[Double]], _ g: [Double]) -> [[Double]] {
-            x.map { row in
-                let rms = (row.reduce(0.0) { $0 + $1 * $1 } / Double(row.count) + Double(c.normEpsilon)).squareRoot()
-                return row.enumerated().map { $0.element / rms * g[$0.offset] }
-            }
-        }
-        func rope(_ x: [[Double]], heads: Int) -> [[Double]] {
-            x.enumerated().map { t, row in
-                var r = row
-                for h in 0..<heads {
-                    for i in 0..<(hd / 2) {
-                        let angle = Double(t) * pow(Double(c.ropeBase), -Double(2 * i) / Double(hd))
-                        let a = row[h * hd + 2 * i], b = row[h * hd + 2 * i + 1]
-                        r[h * hd + 2 * i] = a * cos(angle) - b * sin(angle)
-                        r[h * hd + 2 * i + 1] = a * sin(angle) + b * cos(angle)
-                    }
-                }
-                return r
-            }
-        }
-        let embedding = w("token_embd.weight")
-        var x = tokens.map { Array(embedding[($0 * c.dim)..<(($0 + 1) * c.dim)]) }
-        for l in 0..<c.layers {
-            let p = "blk.\(l)."
-            let h = norm(x, w(p + "attn_norm.weight"))
-            let q = rope(linear(h, w(p + "attn_q.weight"), out: c.dim), heads: c.heads)
-            let k = rope(linear(h, w(p + "attn_k.weight"), out: c.kvHeads * hd), heads: c.kvHeads)
-            let v = linear(h, w(p + "attn_v.weight"), out: c.kvHeads * hd)
-            var attention = [[Double]](repeating: [Double](repeating: 0, count: c.dim), count: T)
-            for head in 0..<c.heads {
-                let g = head / (c.heads / c.kvHeads)
-                for t in 0..<T {
-                    let scores = (0...t).map { s in (0..<hd).reduce(0.0) { $0 + q[t][head * hd + $1] * k[s][g * hd + $1] } / Double(hd).squareRoot() }
-                    let peak = scores.max()!
-                    let e = scores.map { exp($0 - peak) }
-                    let total = e.reduce(0, +)
-                    for d in 0..<hd { attention[t][head * hd + d] = (0...t).reduce(0.0) { $0 + e[$1] / total * v[$1][g * hd + d] } }
-                }
-            }
-            let o = linear(attention, w(p + "attn_output.weight"), out: c.dim)
-            x = zip(x, o).map { zip($0, $1).map(+) }
-            let h2 = norm(x, w(p + "ffn_norm.weight"))
-            let gate = linear(h2, w(p + "ffn_gate.weight"), out: c.ffn), up = linear(h2, w(p + "ffn_up.weight"), out: c.ffn)
-            let act = zip(gate, up).map { zip($0, $1).map { $0 / (1 + exp(-$0)) * $1 } }
-            let down = linear(act, w(p + "ffn_down.weight"), out: c.dim)
-            x = zip(x, down).map { zip($0, $1).map(+) }
-        }
-        let head = tiny.tied ? w("token_embd.weight") : w("output.weight")
-        return linear(norm(x, w("output_norm.weight")), head, out: c.vocab)
-    }
-
     private func assertMatchesReference(_ model: LlamaModel, _ tiny: Tiny, _ label: String) throws {
         let tokens = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]
         let ours = try model.logits(tokens.map(Int32.init))
-        let reference = referenceLogits(tiny, tokens)
+        let reference = ReferenceDecoder(config: tiny.config, tensors: huggingFaceTensors(tiny).map { ($0.name, $0.values) })
+            .logits(tokens.map(Int32.init))
         for t in 0..<tokens.count {
             for j in 0..<tiny.config.vocab {
                 XCTAssertEqual(Double(ours[t * tiny.config.vocab + j]), reference[t][j], accuracy: 1e-3, "\(label) t \(t) j \(j)")

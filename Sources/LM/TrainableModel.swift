@@ -1,0 +1,234 @@
+import Checkpoint
+import Kernels
+
+/// A LLaMA-family decoder being trained: F32 weights in a `ParameterStore` under Hugging Face's names
+/// (rotate-half RoPE), a forward pass that keeps what the backward pass needs, and a backward pass that
+/// hands each weight's gradient out once, layer by layer from the top, so that the caller (gradient
+/// accumulation, compression) decides what to keep. Tensor order: embedding; per block attention
+/// norm, q, k, v, o, FFN norm, gate, up, down; final norm; output head unless tied.
+public final class TrainableModel {
+    public let config: LlamaConfig
+    public let weights: ParameterStore
+    /// Whether the output head is the token embedding.
+    public let tiedOutput: Bool
+    private var workspace: TrainingWorkspace?
+
+    /// A model over `tensors` (in `canonicalNames` order); `compressed` holds them NeuZip-compressed.
+    public init(config: LlamaConfig, tensors: [FloatTensor], compressWeights: Bool = false) throws {
+        var config = config
+        config.ropeStyle = .rotateHalf
+        let tied = tensors.count == Self.canonicalNames(config, tied: true).count
+        let expected = Self.canonicalNames(config, tied: tied)
+        guard tensors.map(\.name) == expected else {
+            throw CheckpointError(file: "model", "tensors do not follow the model's layout (\(expected.count) expected, \(tensors.count) given)")
+        }
+        for (tensor, shape) in zip(tensors, Self.canonicalShapes(config, tied: tied)) where tensor.shape != shape {
+            throw CheckpointError(file: "model", "tensor '\(tensor.name)' has shape \(tensor.shape), expected \(shape)")
+        }
+        self.config = config
+        tiedOutput = tied
+        weights = ParameterStore(tensors, compressed: compressWeights)
+    }
+
+    /// Tensor names in the model's order (Hugging Face naming).
+    public static func canonicalNames(_ config: LlamaConfig, tied: Bool) -> [String] {
+        let names = LlamaTensorNames.huggingFace
+        var out = [names.embedding]
+        for layer in 0..<config.layers { out += LlamaTensorNames.LayerWeight.allCases.map { names.name($0, layer: layer) } }
+        out.append(names.outputNorm)
+        if !tied { out.append(names.output) }
+        return out
+    }
+
+    /// Tensor shapes in the model's order.
+    public static func canonicalShapes(_ config: LlamaConfig, tied: Bool) -> [[Int]] {
+        let c = config, kv = c.kvHeads * c.headDim
+        var out = [[c.vocab, c.dim]]
+        for _ in 0..<c.layers {
+            out += [[c.dim], [c.dim, c.dim], [kv, c.dim], [kv, c.dim], [c.dim, c.dim], [c.dim], [c.ffn, c.dim], [c.ffn, c.dim], [c.dim, c.ffn]]
+        }
+        out.append([c.dim])
+        if !tied { out.append([c.vocab, c.dim]) }
+        return out
+    }
+
+    /// Freshly initialised weights: normal(0, 0.02) for matrices (as transformers initialises LLaMA),
+    /// ones for norms; deterministic for a seed.
+    public static func initialTensors(_ config: LlamaConfig, tied: Bool, seed: UInt64) -> [FloatTensor] {
+        var random = GaussianStream(seed: seed)
+        return zip(canonicalNames(config, tied: tied), canonicalShapes(config, tied: tied)).map { name, shape in
+            let count = shape.reduce(1, *)
+            let values = shape.count == 1 ? [Float](repeating: 1, count: count) : (0..<count).map { _ in 0.02 * random.next() }
+            return FloatTensor(name: name, shape: shape, values: values)
+        }
+    }
+
+    /// The weights of a model checkpoint (any format and tensor type the library reads, GGUF or Hugging
+    /// Face names) in the model's order, expanded to F32 and with Q/K rows in rotate-half order.
+    public static func tensors(of checkpoint: Checkpoint, config: LlamaConfig) throws -> [FloatTensor] {
+        guard let names = LlamaTensorNames.detect(Set(checkpoint.tensors.map(\.name))) else {
+            throw CheckpointError(file: checkpoint.name, "has no token embedding: not a LLaMA-family model")
+        }
+        let tied = checkpoint.index(of: names.output) == nil
+        var sources = [names.embedding]
+        for layer in 0..<config.layers { sources += LlamaTensorNames.LayerWeight.allCases.map { names.name($0, layer: layer) } }
+        sources.append(names.outputNorm)
+        if !tied { sources.append(names.output) }
+        let shapes = canonicalShapes(config, tied: tied)
+        return try zip(zip(sources, canonicalNames(config, tied: tied)), shapes).map { pair, shape in
+            let (source, target) = pair
+            guard let index = checkpoint.index(of: source) else { throw CheckpointError(file: checkpoint.name, "tensor \(source) is missing") }
+            guard checkpoint.tensors[index].elementCount == shape.reduce(1, *) else {
+                throw CheckpointError(file: checkpoint.name, "tensor '\(source)' has shape \(checkpoint.tensors[index].shape), expected \(shape)")
+            }
+            var values = try checkpoint.floats(of: index)
+            if config.ropeStyle == .adjacentPairs && (target.hasSuffix("q_proj.weight") || target.hasSuffix("k_proj.weight")) {
+                values = RopeLayout.adjacentToRotateHalf(values, rows: shape[0], columns: shape[1], headDim: config.headDim)
+            }
+            return FloatTensor(name: target, shape: shape, values: values)
+        }
+    }
+
+    private func index(layer: Int, _ weight: LlamaTensorNames.LayerWeight) -> Int {
+        1 + layer * 9 + LlamaTensorNames.LayerWeight.allCases.firstIndex(of: weight)!
+    }
+    private var outputNormIndex: Int { 1 + config.layers * 9 }
+    private var outputIndex: Int { tiedOutput ? 0 : outputNormIndex + 1 }
+
+    private func prepareWorkspace(sequences: Int, positions: Int) -> TrainingWorkspace {
+        if let workspace, workspace.sequences == sequences, workspace.positions == positions { return workspace }
+        workspace = nil
+        let made = TrainingWorkspace(config: config, sequences: sequences, positions: positions)
+        workspace = made
+        return made
+    }
+
+    /// Mean cross-entropy of predicting `targets` from `inputs` (sequences of equal length).
+    public func loss(inputs: [[Int32]], targets: [[Int32]]) -> Double {
+        let w = forward(inputs)
+        return LayerGradients.crossEntropy(w.logits, targets: flatten(targets, w), rows: w.rows, vocab: config.vocab)
+    }
+
+    /// Forward and backward for one micro-batch: returns the mean cross-entropy and hands `deliver` the
+    /// gradient of (loss x `gradientScale`) with respect to each tensor, once each, valid during the call.
+    public func lossAndGradients(inputs: [[Int32]], targets: [[Int32]], gradientScale: Float = 1,
+                                 deliver: (_ tensor: Int, _ gradient: UnsafeBufferPointer<Float>) throws -> Void) rethrows -> Double {
+        let w = forward(inputs)
+        let loss = LayerGradients.crossEntropy(w.logits, targets: flatten(targets, w), rows: w.rows, vocab: config.vocab,
+                                               gradientScale: gradientScale)
+        try backward(inputs, w, deliver)
+        return loss
+    }
+
+    private func flatten(_ targets: [[Int32]], _ w: TrainingWorkspace) -> UnsafePointer<Int32> {
+        precondition(targets.count == w.sequences && targets.allSatisfy { $0.count == w.positions }, "targets must match inputs")
+        for (s, row) in targets.enumerated() { for (t, id) in row.enumerated() { w.targets[s * w.positions + t] = id } }
+        return UnsafePointer(w.targets)
+    }
+
+    private func forward(_ inputs: [[Int32]]) -> TrainingWorkspace {
+        let B = inputs.count, T = inputs.first?.count ?? 0
+        precondition(B > 0 && T > 0 && inputs.allSatisfy { $0.count == T }, "a batch needs sequences of equal, non-zero length")
+        let c = config, D = c.dim, KV = c.kvHeads * c.headDim, F = c.ffn, N = B * T
+        let w = prepareWorkspace(sequences: B, positions: T)
+        weights.withValues([0]) { e in
+            for (s, row) in inputs.enumerated() {
+                for (t, id) in row.enumerated() {
+                    precondition(id >= 0 && Int(id) < c.vocab, "token id \(id) outside the vocabulary")
+                    (w.residual[0] + (s * T + t) * D).update(from: e[0] + Int(id) * D, count: D)
+                }
+            }
+        }
+        for l in 0..<c.layers {
+            let a = w.layers[l]
+            weights.withValues(LlamaTensorNames.LayerWeight.allCases.map { index(layer: l, $0) }) { p in
+                let xin = w.residual[l]
+                Layers.rmsNorm(xin, p[0], a.h1, rows: N, dim: D, epsilon: c.normEpsilon, inverseRMS: a.inverseRMS1)
+                Gemm.multiply(a.h1, p[1], into: a.q, m: N, n: D, k: D, transposeB: true)
+                Gemm.multiply(a.h1, p[2], into: a.k, m: N, n: KV, k: D, transposeB: true)
+                Gemm.multiply(a.h1, p[3], into: a.v, m: N, n: KV, k: D, transposeB: true)
+                for s in 0..<B {
+                    Layers.rope(a.q + s * T * D, rows: T, heads: c.heads, headDim: c.headDim, base: c.ropeBase, style: .rotateHalf)
+                    Layers.rope(a.k + s * T * KV, rows: T, heads: c.kvHeads, headDim: c.headDim, base: c.ropeBase, style: .rotateHalf)
+                    Layers.causalAttention(q: a.q + s * T * D, k: a.k + s * T * KV, v: a.v + s * T * KV, out: a.attention + s * T * D,
+                                           positions: T, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
+                                           probabilities: a.probabilities + s * c.heads * T * T)
+                }
+                a.middle.update(from: xin, count: N * D)
+                Gemm.multiply(a.attention, p[4], into: a.middle, m: N, n: D, k: D, transposeB: true, beta: 1)
+                Layers.rmsNorm(a.middle, p[5], a.h2, rows: N, dim: D, epsilon: c.normEpsilon, inverseRMS: a.inverseRMS2)
+                Gemm.multiply(a.h2, p[6], into: a.gate, m: N, n: F, k: D, transposeB: true)
+                Gemm.multiply(a.h2, p[7], into: a.up, m: N, n: F, k: D, transposeB: true)
+                a.activation.update(from: a.gate, count: N * F)
+                Layers.swiGLU(a.activation, a.up, count: N * F)
+                w.residual[l + 1].update(from: a.middle, count: N * D)
+                Gemm.multiply(a.activation, p[8], into: w.residual[l + 1], m: N, n: D, k: F, transposeB: true, beta: 1)
+            }
+        }
+        weights.withValues([outputNormIndex, outputIndex]) { p in
+            Layers.rmsNorm(w.residual[c.layers], p[0], w.finalNormed, rows: N, dim: D, epsilon: c.normEpsilon, inverseRMS: w.finalInverseRMS)
+            Gemm.multiply(w.finalNormed, p[1], into: w.logits, m: N, n: c.vocab, k: D, transposeB: true)
+        }
+        return w
+    }
+
+    private func backward(_ inputs: [[Int32]], _ w: TrainingWorkspace,
+                          _ deliver: (Int, UnsafeBufferPointer<Float>) throws -> Void) rethrows {
+        let B = w.sequences, T = w.positions
+        let c = config, D = c.dim, KV = c.kvHeads * c.headDim, F = c.ffn, N = B * T
+        let g = w.gradients
+        g.embedding.initialize(repeating: 0, count: c.vocab * D)
+        g.outputNorm.initialize(repeating: 0, count: D)
+        w.dResidual.initialize(repeating: 0, count: N * D)
+        w.dFinalNormed.initialize(repeating: 0, count: N * D)
+        let dHead = tiedOutput ? g.embedding : g.output
+        if !tiedOutput { g.output.initialize(repeating: 0, count: c.vocab * D) }
+        weights.withValues([outputNormIndex, outputIndex]) { p in
+            LayerGradients.linear(w.finalNormed, p[1], dOut: w.logits, dx: w.dFinalNormed, dWeight: dHead, rows: N, inputs: D, outputs: c.vocab)
+            LayerGradients.rmsNorm(w.residual[c.layers], p[0], inverseRMS: w.finalInverseRMS, dOut: w.dFinalNormed, dx: w.dResidual,
+                                   dWeight: g.outputNorm, rows: N, dim: D)
+        }
+        try deliver(outputNormIndex, UnsafeBufferPointer(start: g.outputNorm, count: D))
+        if !tiedOutput { try deliver(outputIndex, UnsafeBufferPointer(start: g.output, count: c.vocab * D)) }
+        let layerWeights = LlamaTensorNames.LayerWeight.allCases
+        for l in stride(from: c.layers - 1, through: 0, by: -1) {
+            let a = w.layers[l]
+            g.zeroLayer()
+            w.zeroLayerScratch()
+            let d = g.layer, s = w.scratch
+            weights.withValues(layerWeights.map { index(layer: l, $0) }) { p in
+                // FFN: residual[l+1] = middle + activation Wd^T.
+                LayerGradients.linear(a.activation, p[8], dOut: w.dResidual, dx: s.dActivation, dWeight: d[8], rows: N, inputs: F, outputs: D)
+                LayerGradients.swiGLU(gate: a.gate, up: a.up, dOut: s.dActivation, dGate: s.dGate, dUp: s.dUp, count: N * F)
+                LayerGradients.linear(a.h2, p[6], dOut: s.dGate, dx: s.dNormed, dWeight: d[6], rows: N, inputs: D, outputs: F)
+                LayerGradients.linear(a.h2, p[7], dOut: s.dUp, dx: s.dNormed, dWeight: d[7], rows: N, inputs: D, outputs: F)
+                LayerGradients.rmsNorm(a.middle, p[5], inverseRMS: a.inverseRMS2, dOut: s.dNormed, dx: w.dResidual, dWeight: d[5], rows: N, dim: D)
+                // Attention: middle = residual[l] + attention Wo^T (dResidual now holds dMiddle).
+                LayerGradients.linear(a.attention, p[4], dOut: w.dResidual, dx: s.dAttention, dWeight: d[4], rows: N, inputs: D, outputs: D)
+                for b in 0..<B {
+                    LayerGradients.causalAttention(q: a.q + b * T * D, k: a.k + b * T * KV, v: a.v + b * T * KV,
+                                                   probabilities: a.probabilities + b * c.heads * T * T, dOut: s.dAttention + b * T * D,
+                                                   dq: s.dq + b * T * D, dk: s.dk + b * T * KV, dv: s.dv + b * T * KV,
+                                                   positions: T, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scratch: s.scores)
+                    Layers.rope(s.dq + b * T * D, rows: T, heads: c.heads, headDim: c.headDim, base: c.ropeBase, style: .rotateHalf, inverse: true)
+                    Layers.rope(s.dk + b * T * KV, rows: T, heads: c.kvHeads, headDim: c.headDim, base: c.ropeBase, style: .rotateHalf, inverse: true)
+                }
+                s.dNormed.initialize(repeating: 0, count: N * D)
+                LayerGradients.linear(a.h1, p[1], dOut: s.dq, dx: s.dNormed, dWeight: d[1], rows: N, inputs: D, outputs: D)
+                LayerGradients.linear(a.h1, p[2], dOut: s.dk, dx: s.dNormed, dWeight: d[2], rows: N, inputs: D, outputs: KV)
+                LayerGradients.linear(a.h1, p[3], dOut: s.dv, dx: s.dNormed, dWeight: d[3], rows: N, inputs: D, outputs: KV)
+                LayerGradients.rmsNorm(w.residual[l], p[0], inverseRMS: a.inverseRMS1, dOut: s.dNormed, dx: w.dResidual, dWeight: d[0], rows: N, dim: D)
+            }
+            for (k, weight) in layerWeights.enumerated() {
+                try deliver(index(layer: l, weight), UnsafeBufferPointer(start: d[k], count: g.layerCounts[k]))
+            }
+        }
+        for (b, row) in inputs.enumerated() {
+            for (t, id) in row.enumerated() {
+                let target = g.embedding + Int(id) * D, source = w.dResidual + (b * T + t) * D
+                for i in 0..<D { target[i] += source[i] }
+            }
+        }
+        try deliver(0, UnsafeBufferPointer(start: g.embedding, count: c.vocab * D))
+    }
+}
