@@ -59,11 +59,9 @@ final class ModelTests: XCTestCase {
         return path
     }
 
-    /// The tiny model the way Hugging Face stores it: transformers' names, and Q/K rows reordered for
-    /// rotate-half RoPE (HF row h*hd + j*hd/2 + i is GGUF row h*hd + 2i + j; the inverse of llama.cpp's
-    /// conversion), in BF16-free F32 safetensors; the configuration in config.json beside it or, with
-    /// `configInMetadata`, in `__metadata__`. A byte tokenizer is declared in the metadata.
-    /// The tiny model's tensors under transformers' names with Q/K rows in rotate-half order.
+    /// The tiny model's tensors under transformers' names, Q/K rows reordered for rotate-half RoPE (HF row
+    /// h*hd + j*hd/2 + i is GGUF row h*hd + 2i + j; the inverse of llama.cpp's conversion), written out
+    /// here independently of `RopeLayout`.
     private func huggingFaceTensors(_ tiny: Tiny) -> [FloatTensor] {
         let c = tiny.config, hd = c.headDim
         let names: [String: String] = ["token_embd": "model.embed_tokens", "output_norm": "model.norm", "output": "lm_head",
@@ -89,6 +87,8 @@ final class ModelTests: XCTestCase {
         }
     }
 
+    /// The tiny model the way Hugging Face stores it, as F32 safetensors; the configuration in config.json
+    /// beside it or, with `configInMetadata`, in `__metadata__`. A byte tokenizer is declared in the metadata.
     private func writeHuggingFace(_ tiny: Tiny, configInMetadata: Bool) throws -> String {
         let c = tiny.config
         let tensors = huggingFaceTensors(tiny)
