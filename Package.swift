@@ -32,6 +32,7 @@ let package = Package(
         .target(name: "NeuZip", dependencies: ["Kernels", "CZstd", "CLZ4", "CXXHash"]),
         .target(name: "Checkpoint", dependencies: ["Kernels", "NeuZip"]),
         .target(name: "LM", dependencies: ["Checkpoint", "Kernels", "NeuZip"]),
+        .target(name: "Optimizers", dependencies: ["Checkpoint", "Kernels"]),
         .target(name: "ToolSupport", dependencies: [
             "Checkpoint", "Kernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -50,6 +51,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "NeuZipTests", dependencies: ["NeuZip", "TestSupport"]),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Kernels", "Checkpoint", "TestSupport"]),
         .testTarget(name: "LMTests", dependencies: ["LM", "Checkpoint", "TestSupport"], exclude: ["Python", "Fixtures"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport", "FuzzTargets"], exclude: ["Python", "FuzzRegressions"]),
         .testTarget(name: "ToolTests", dependencies: ["Checkpoint", "TestSupport", "mstat", "nzip", "nunzip"]),
