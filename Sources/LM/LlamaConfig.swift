@@ -87,6 +87,20 @@ public struct LlamaConfig: Sendable, Equatable {
         try validate(name: name)
     }
 
+    /// The configuration as a Hugging Face config.json (what trainers store in `__metadata__.config`).
+    public func huggingFaceJSON(tied: Bool) -> String {
+        let members: [(String, JSONValue)] = [
+            ("architectures", .array([.string("LlamaForCausalLM")])), ("model_type", .string("llama")),
+            ("hidden_size", .number(String(dim))), ("intermediate_size", .number(String(ffn))),
+            ("num_attention_heads", .number(String(heads))), ("num_key_value_heads", .number(String(kvHeads))),
+            ("num_hidden_layers", .number(String(layers))), ("vocab_size", .number(String(vocab))),
+            ("rms_norm_eps", .number("\(normEpsilon)")), ("rope_theta", .number("\(ropeBase)")),
+            ("max_position_embeddings", .number(String(contextLength))), ("tie_word_embeddings", .bool(tied)),
+            ("hidden_act", .string("silu")), ("torch_dtype", .string("float32")),
+        ]
+        return JSONWriter.string(.object(members))
+    }
+
     private func validate(name: String) throws {
         guard kvHeads > 0, dim % heads == 0, heads % kvHeads == 0, headDim % 2 == 0 else {
             throw CheckpointError(file: name, "inconsistent attention shape: dim \(dim), \(heads) heads, \(kvHeads) KV heads")

@@ -6,8 +6,8 @@ import Glibc
 /// A model ready to run: its checkpoint, configuration and tokenizer, each found where its format keeps
 /// it. GGUF: all in the metadata. safetensors (also sharded, also inside .nz): the configuration in
 /// `__metadata__["config"]` (a config.json text, as floratrain writes it) or in config.json beside the
-/// file; the tokenizer bytes-only when `__metadata__["tokenizer"]` is "byte", else tokenizer.json beside
-/// the file.
+/// file; the tokenizer in `__metadata__["tokenizer"]` ("byte" for raw bytes, or a tokenizer.json
+/// text), else in tokenizer.json beside the file.
 public struct ModelFiles {
     public let checkpoint: Checkpoint
     public let config: LlamaConfig
@@ -44,10 +44,14 @@ public struct ModelFiles {
     /// The tokenizer of the model `checkpoint`, opened from `path`.
     public static func tokenizer(of checkpoint: Checkpoint, path: String) throws -> Tokenizer {
         if let header = checkpoint.ggufHeader { return try BPETokenizer(gguf: header, name: checkpoint.name) }
-        if metadata(checkpoint, tokenizerKey) == "byte" { return ByteTokenizer() }
+        if let stored = metadata(checkpoint, tokenizerKey) {
+            if stored == "byte" { return ByteTokenizer() }
+            let name = "\(checkpoint.name): __metadata__.\(tokenizerKey)"
+            return try BPETokenizer(huggingFace: try parseJSON(Array(stored.utf8), name: name), name: name)
+        }
         let file = directory(of: path) + "/tokenizer.json"
         guard access(file, R_OK) == 0 else {
-            throw CheckpointError(file: checkpoint.name, "has no tokenizer: no __metadata__.\(tokenizerKey) = byte and no \(file)")
+            throw CheckpointError(file: checkpoint.name, "has no tokenizer: no __metadata__.\(tokenizerKey) and no \(file)")
         }
         return try BPETokenizer(huggingFace: try parseJSON(try InputSource.open(file).readAll(), name: file), name: file)
     }

@@ -108,6 +108,16 @@ final class TokenizerTests: XCTestCase {
         }
     }
 
+    /// A tokenizer written as tokenizer.json (how trainers keep it with a model) reads back the same.
+    func testWrittenTokenizerJSONReadsBackTheSame() throws {
+        let (tokenizer, _) = try smolLM2Tokenizer()
+        let json = tokenizer.huggingFaceJSON()
+        let back = try BPETokenizer(huggingFace: try JSONParser.parse(Array(json.utf8)), name: "written")
+        XCTAssertEqual(back.preTokenizer, .smollm)
+        XCTAssertEqual(back.addsBOS, tokenizer.addsBOS)
+        try assertMatchesFixture(back, "smollm2")
+    }
+
     func testByteTokenizerRoundTripsBytes() {
         let tokenizer = ByteTokenizer()
         let text = "héllo, 世界 🙂\n"

@@ -145,7 +145,7 @@ final class MStatTests: XCTestCase {
         XCTAssertEqual(json.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), #"{"count":2,"ids":[19556,905]}"#)
         let notGGUF = try TestSupport.run(mstat, ["tokenize", "--text", "/dev/null", try makeSafetensors("m.safetensors")])
         XCTAssertEqual(notGGUF.status, 1)
-        XCTAssertTrue(notGGUF.stderr.contains("has no tokenizer: no __metadata__.tokenizer = byte and no "), notGGUF.stderr)
+        XCTAssertTrue(notGGUF.stderr.contains("has no tokenizer: no __metadata__.tokenizer and no "), notGGUF.stderr)
     }
 
     /// `mstat ppl` end to end on SmolLM2 (its numbers are checked against llama.cpp in LMTests).

@@ -7,7 +7,8 @@ public final class BPETokenizer: Tokenizer {
     /// Token text by id.
     public let tokens: [String]
     private let ids: [String: Int32]
-    /// Merge rank by "left right".
+    /// Merges "left right" in rank order, and rank by merge.
+    public let merges: [String]
     private let ranks: [String: Int]
     public let preTokenizer: PreTokenizer
     /// Beginning-of-sequence id, and whether encoding adds it.
@@ -29,6 +30,7 @@ public final class BPETokenizer: Tokenizer {
         ranks.reserveCapacity(merges.count)
         for (rank, merge) in merges.enumerated() where ranks[merge] == nil { ranks[merge] = rank }
         self.ranks = ranks
+        self.merges = merges
         self.preTokenizer = preTokenizer
         self.bosToken = bosToken
         self.addsBOS = addsBOS

@@ -53,6 +53,43 @@ extension BPETokenizer {
                   ignoresMerges: ignoresMerges)
     }
 
+    /// The tokenizer as a Hugging Face tokenizer.json (what trainers store in `__metadata__.tokenizer`, so
+    /// that a fine-tuned model keeps its tokenizer): vocabulary, merges, the pre-tokenizer, and BOS as a
+    /// TemplateProcessing post-processor when encoding adds it.
+    public func huggingFaceJSON() -> String {
+        let byteLevel = { (regex: Bool) -> JSONValue in
+            .object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(false)), ("trim_offsets", .bool(true)), ("use_regex", .bool(regex))])
+        }
+        let pre: JSONValue
+        switch preTokenizer {
+        case .gpt2: pre = byteLevel(true)
+        case .smollm:
+            pre = .object([("type", .string("Sequence")), ("pretokenizers", .array([
+                .object([("type", .string("Digits")), ("individual_digits", .bool(true))]), byteLevel(true)]))])
+        case .llamaBPE:
+            pre = .object([("type", .string("Sequence")), ("pretokenizers", .array([
+                .object([("type", .string("Split")), ("pattern", .object([("Regex", .string(Self.llama3Pattern))])),
+                         ("behavior", .string("Isolated")), ("invert", .bool(false))]), byteLevel(false)]))])
+        }
+        var post = byteLevel(true)
+        if addsBOS, let bosToken {
+            let bos = JSONValue.string(tokens[Int(bosToken)])
+            post = .object([("type", .string("TemplateProcessing")),
+                            ("single", .array([.object([("SpecialToken", .object([("id", bos), ("type_id", .number("0"))]))]),
+                                               .object([("Sequence", .object([("id", .string("A")), ("type_id", .number("0"))]))])])),
+                            ("pair", .array([])), ("special_tokens", .object([]))])
+        }
+        var vocab: [(key: String, value: JSONValue)] = []
+        var seen = Set<String>()
+        for (id, token) in tokens.enumerated() where seen.insert(token).inserted { vocab.append((token, .number(String(id)))) }
+        return JSONWriter.string(.object([
+            ("version", .string("1.0")), ("added_tokens", .array([])), ("normalizer", .null), ("pre_tokenizer", pre),
+            ("post_processor", post), ("decoder", byteLevel(true)),
+            ("model", .object([("type", .string("BPE")), ("ignore_merges", .bool(ignoresMerges)), ("vocab", .object(vocab)),
+                               ("merges", .array(merges.map { .string($0) }))])),
+        ]))
+    }
+
     /// LLaMA 3's split pattern as tokenizer.json spells it.
     static let llama3Pattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 
