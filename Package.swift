@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "mstat", targets: ["mstat"]),
+        .executable(name: "floratrain", targets: ["floratrain"]),
         .executable(name: "nzip", targets: ["nzip"]),
         .executable(name: "nunzip", targets: ["nunzip"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
@@ -33,6 +34,7 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["Kernels", "NeuZip"]),
         .target(name: "LM", dependencies: ["Checkpoint", "Kernels", "NeuZip"]),
         .target(name: "Optimizers", dependencies: ["Checkpoint", "Kernels"]),
+        .target(name: "Training", dependencies: ["LM", "Optimizers", "Checkpoint", "Kernels"]),
         .target(name: "ToolSupport", dependencies: [
             "Checkpoint", "Kernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -41,6 +43,12 @@ let package = Package(
             "ToolSupport", "Checkpoint", "NeuZip",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .target(name: "TrainTool", dependencies: [
+            "Training", "LM", "Optimizers", "Checkpoint", "Kernels", "ToolSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "floratrain", dependencies: ["TrainTool", "Optimizers", "ToolSupport",
+                                                             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "mstat", dependencies: ["ToolSupport", "Checkpoint", "Kernels", "LM"]),
         .executableTarget(name: "nzip", dependencies: ["NZTool"]),
         .executableTarget(name: "nunzip", dependencies: ["NZTool", "ToolSupport"]),

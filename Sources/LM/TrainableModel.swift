@@ -112,7 +112,7 @@ public final class TrainableModel {
     /// Forward and backward for one micro-batch: returns the mean cross-entropy and hands `deliver` the
     /// gradient of (loss x `gradientScale`) with respect to each tensor, once each, valid during the call.
     public func lossAndGradients(inputs: [[Int32]], targets: [[Int32]], gradientScale: Float = 1,
-                                 deliver: (_ tensor: Int, _ gradient: UnsafeBufferPointer<Float>) throws -> Void) rethrows -> Double {
+                                 deliver: (_ tensor: Int, _ gradient: UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows -> Double {
         let w = forward(inputs)
         let loss = LayerGradients.crossEntropy(w.logits, targets: flatten(targets, w), rows: w.rows, vocab: config.vocab,
                                                gradientScale: gradientScale)
@@ -173,7 +173,7 @@ public final class TrainableModel {
     }
 
     private func backward(_ inputs: [[Int32]], _ w: TrainingWorkspace,
-                          _ deliver: (Int, UnsafeBufferPointer<Float>) throws -> Void) rethrows {
+                          _ deliver: (Int, UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
         let B = w.sequences, T = w.positions
         let c = config, D = c.dim, KV = c.kvHeads * c.headDim, F = c.ffn, N = B * T
         let g = w.gradients
@@ -188,8 +188,8 @@ public final class TrainableModel {
             LayerGradients.rmsNorm(w.residual[c.layers], p[0], inverseRMS: w.finalInverseRMS, dOut: w.dFinalNormed, dx: w.dResidual,
                                    dWeight: g.outputNorm, rows: N, dim: D)
         }
-        try deliver(outputNormIndex, UnsafeBufferPointer(start: g.outputNorm, count: D))
-        if !tiedOutput { try deliver(outputIndex, UnsafeBufferPointer(start: g.output, count: c.vocab * D)) }
+        try deliver(outputNormIndex, UnsafeMutableBufferPointer(start: g.outputNorm, count: D))
+        if !tiedOutput { try deliver(outputIndex, UnsafeMutableBufferPointer(start: g.output, count: c.vocab * D)) }
         let layerWeights = LlamaTensorNames.LayerWeight.allCases
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let a = w.layers[l]
@@ -220,7 +220,7 @@ public final class TrainableModel {
                 LayerGradients.rmsNorm(w.residual[l], p[0], inverseRMS: a.inverseRMS1, dOut: s.dNormed, dx: w.dResidual, dWeight: d[0], rows: N, dim: D)
             }
             for (k, weight) in layerWeights.enumerated() {
-                try deliver(index(layer: l, weight), UnsafeBufferPointer(start: d[k], count: g.layerCounts[k]))
+                try deliver(index(layer: l, weight), UnsafeMutableBufferPointer(start: d[k], count: g.layerCounts[k]))
             }
         }
         for (b, row) in inputs.enumerated() {
@@ -229,6 +229,6 @@ public final class TrainableModel {
                 for i in 0..<D { target[i] += source[i] }
             }
         }
-        try deliver(0, UnsafeBufferPointer(start: g.embedding, count: c.vocab * D))
+        try deliver(0, UnsafeMutableBufferPointer(start: g.embedding, count: c.vocab * D))
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoint
 import Kernels
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -74,6 +75,20 @@ public enum ToolRunner {
     }
 
     nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
+    /// 0: signals end the process; 1: the first signal is only recorded; 2 + signal: one was recorded.
+    private static let interruption = Atomic<Int>(0)
+
+    /// From now on the first SIGINT or SIGTERM is only recorded (`interruptedBy`), so that a long job can
+    /// finish its step and save; a second one ends the process as usual.
+    public static func deferInterruptions() {
+        interruption.store(1, ordering: .sequentiallyConsistent)
+    }
+
+    /// The signal recorded since `deferInterruptions`, if any.
+    public static var interruptedBy: Int32? {
+        let state = interruption.load(ordering: .sequentiallyConsistent)
+        return state >= 2 ? Int32(state - 2) : nil
+    }
 
     /// SIGINT and SIGTERM: remove temporary outputs, exit 128 + signal.
     private static func installSignalCleanup<Command: ParsableCommand>(_: Command.Type) {
@@ -86,6 +101,10 @@ public enum ToolRunner {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
+                if interruption.compareExchange(expected: 1, desired: 2 + Int(number), ordering: .sequentiallyConsistent).exchanged {
+                    writeError("\(Command.configuration.commandName ?? "tool"): interrupted: finishing the step and saving (again to quit at once)")
+                    return
+                }
                 AtomicFile.removeAllPending()
                 _exit(128 + number)
             }

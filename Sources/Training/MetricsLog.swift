@@ -1,0 +1,77 @@
+import Checkpoint
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One line of training metrics.
+public struct StepMetrics {
+    public var step: Int
+    public var loss: Double
+    public var validationLoss: Double?
+    public var learningRate: Float
+    public var tokensPerSecond: Double
+    public var optimizerStateBytes: Int
+    public var peakRSSBytes: Int
+    public var seconds: Double
+
+    public init(step: Int, loss: Double, validationLoss: Double?, learningRate: Float, tokensPerSecond: Double,
+                optimizerStateBytes: Int, peakRSSBytes: Int, seconds: Double) {
+        self.step = step
+        self.loss = loss
+        self.validationLoss = validationLoss
+        self.learningRate = learningRate
+        self.tokensPerSecond = tokensPerSecond
+        self.optimizerStateBytes = optimizerStateBytes
+        self.peakRSSBytes = peakRSSBytes
+        self.seconds = seconds
+    }
+
+    /// The JSON line: step, loss, val_loss (when measured), lr, tokens_per_s, optimizer_state_bytes,
+    /// peak_rss, seconds.
+    public var jsonLine: String {
+        func number(_ value: Double) -> JSONValue { value.isFinite ? .number("\(value)") : .null }
+        var members: [(key: String, value: JSONValue)] = [("step", .number(String(step))), ("loss", number(loss))]
+        if let validationLoss { members.append(("val_loss", number(validationLoss))) }
+        members += [("lr", number(Double(learningRate))), ("tokens_per_s", number((tokensPerSecond * 10).rounded() / 10)),
+                    ("optimizer_state_bytes", .number(String(optimizerStateBytes))), ("peak_rss", .number(String(peakRSSBytes))),
+                    ("seconds", number((seconds * 1000).rounded() / 1000))]
+        return JSONWriter.string(.object(members))
+    }
+
+    /// The TSV row (step, loss, val_loss or NaN, seconds) that gnuplot draws.
+    public var tsvLine: String {
+        "\(step)\t\(loss)\t\(validationLoss.map { "\($0)" } ?? "NaN")\t\((seconds * 1000).rounded() / 1000)"
+    }
+
+    public static let tsvHeader = "# step\tloss\tval_loss\tseconds"
+
+    /// The largest resident set of this process so far, in bytes.
+    public static var peakRSS: Int {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return usage.ru_maxrss * 1024
+    }
+}
+
+/// Appends lines to a log file as they come (flushed per line, so `tail -f` follows a run).
+public final class LineLog {
+    private let file: UnsafeMutablePointer<FILE>
+    public let path: String
+
+    /// Opens `path` for writing, truncating it unless `append` (a resumed run continues its log).
+    public init(path: String, append: Bool) throws {
+        guard let file = fopen(path, append ? "a" : "w") else {
+            throw CheckpointError(file: path, "cannot open for writing: \(String(cString: strerror(errno)))")
+        }
+        self.file = file
+        self.path = path
+    }
+
+    public func write(_ line: String) throws {
+        guard fputs(line + "\n", file) >= 0, fflush(file) == 0 else {
+            throw CheckpointError(file: path, "cannot write: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    deinit { fclose(file) }
+}
