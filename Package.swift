@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "NeuZipTests", dependencies: ["NeuZip", "TestSupport"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Kernels", "Checkpoint", "TestSupport"]),
-        .testTarget(name: "LMTests", dependencies: ["LM", "Checkpoint", "TestSupport"], exclude: ["Python", "Fixtures"]),
+        .testTarget(name: "LMTests", dependencies: ["LM", "Checkpoint", "Kernels", "TestSupport"], exclude: ["Python", "Fixtures"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport", "FuzzTargets"], exclude: ["Python", "FuzzRegressions"]),
         .testTarget(name: "ToolTests", dependencies: ["Checkpoint", "TestSupport", "mstat", "nzip", "nunzip"]),
     ]

@@ -2,16 +2,41 @@ import COpenBLAS
 
 /// Row-major single-precision matrix products through OpenBLAS: every matrix product of the toolchain
 /// goes through here, so that threads and kernels are chosen in one place.
+///
+/// Threads are the toolchain's own, not OpenBLAS's: OpenBLAS runs single-threaded and a large product
+/// is cut into row blocks computed in parallel. OpenBLAS's idle workers spin in sched_yield between
+/// calls, which took a fifth of the CPU in training (thousands of products per step) and competed with
+/// our own parallel loops; row blocks cost one extra packing of B per thread, negligible at these sizes.
 public enum Gemm {
-    /// Threads OpenBLAS uses for every product from now on (`-T`).
+    nonisolated(unsafe) private static var threads = 1
+    /// True while `parallelSmallProducts` runs: products inside it are not split again.
+    nonisolated(unsafe) private static var insideParallelRegion = false
+
+    /// Threads for every product from now on (`-T`).
     public static func setThreads(_ count: Int) {
         _ = BLASCoreSelection.applied
-        openblas_set_num_threads(Int32(max(1, count)))
+        openblas_set_num_threads(1)
+        threads = max(1, count)
     }
+
+    /// The thread count set by `setThreads`.
+    public static var threadCount: Int { threads }
 
     /// The OpenBLAS kernel family in use (for reports), after the toolchain's own choice if OpenBLAS's
     /// detection fell back to generic kernels (see `BLASCoreSelection`).
     public static var coreName: String { BLASCoreSelection.applied }
+
+    /// Runs `count` independent pieces of work that each do small products (attention of one sequence)
+    /// on the threads set by `setThreads`; their products are not split further.
+    public static func parallelSmallProducts(_ count: Int, _ body: (Int) -> Void) {
+        guard threads > 1, count > 1, !insideParallelRegion else {
+            for i in 0..<count { body(i) }
+            return
+        }
+        insideParallelRegion = true
+        defer { insideParallelRegion = false }
+        Parallel.forEach(count, threads: threads, body)
+    }
 
     /// C[m x n] = alpha * op(A) * op(B) + beta * C, all row-major. `transposeA` means A is stored
     /// [k x m]; `transposeB` means B is stored [n x k]. Leading dimensions (the distance between rows
@@ -25,13 +50,22 @@ public enum Gemm {
         precondition(m >= 0 && n >= 0 && k >= 0, "negative matrix dimension")
         _ = BLASCoreSelection.applied
         if m == 0 || n == 0 { return }
-        cblas_sgemm(
-            CblasRowMajor,
-            transposeA ? CblasTrans : CblasNoTrans,
-            transposeB ? CblasTrans : CblasNoTrans,
-            Int32(m), Int32(n), Int32(k), alpha,
-            a, Int32(lda ?? (transposeA ? m : k)),
-            b, Int32(ldb ?? (transposeB ? k : n)),
-            beta, c, Int32(ldc ?? n))
+        let lda = lda ?? (transposeA ? m : k), ldb = ldb ?? (transposeB ? k : n), ldc = ldc ?? n
+        func product(rows: Range<Int>) {
+            cblas_sgemm(
+                CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                Int32(rows.count), Int32(n), Int32(k), alpha,
+                transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda, Int32(lda),
+                b, Int32(ldb), beta, c + rows.lowerBound * ldc, Int32(ldc))
+        }
+        // Split only products worth a thread hand-off (about a million multiply-adds) into blocks of
+        // whole 16-row panels.
+        let parts = insideParallelRegion || m * n * k < 1 << 20 ? 1 : min(threads, m / 16)
+        guard parts > 1 else { return product(rows: 0..<m) }
+        let block = ((m + parts - 1) / parts + 15) / 16 * 16
+        Parallel.forEach(parts, threads: parts) { part in
+            let start = part * block
+            if start < m { product(rows: start..<min(m, start + block)) }
+        }
     }
 }

@@ -26,6 +26,20 @@ public enum Parallel {
     }
 }
 
+extension Parallel {
+    /// Cuts 0..<count into one contiguous range per thread (at most `threads`, each at least `minimum`
+    /// long) and runs `body` on each in parallel: for elementwise loops over large buffers.
+    public static func forEachRange(_ count: Int, threads: Int, minimum: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count / max(1, minimum)))
+        guard parts > 1 else { return body(0..<count) }
+        let size = (count + parts - 1) / parts
+        forEach(parts, threads: parts) { part in
+            let start = part * size
+            if start < count { body(start..<min(count, start + size)) }
+        }
+    }
+}
+
 /// Lets a non-Sendable closure cross into `concurrentPerform`, whose callers guarantee disjoint work.
 private final class UncheckedBox<T>: @unchecked Sendable {
     let value: T

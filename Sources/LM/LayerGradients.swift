@@ -26,22 +26,27 @@ public enum LayerGradients {
     }
 
     /// Backward of y = x W^T for x [rows x inputs], W [outputs x inputs]: dx += dy W (when dx is given)
-    /// and dW += dy^T x.
+    /// and dW += dy^T x; with `setsInput`/`setsWeight` the first contribution is written (=), which
+    /// spares zeroing the buffer first.
     public static func linear(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
                               dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
-                              rows: Int, inputs: Int, outputs: Int) {
-        if let dx { Gemm.multiply(dOut, weight, into: dx, m: rows, n: inputs, k: outputs, beta: 1) }
-        Gemm.multiply(dOut, x, into: dWeight, m: outputs, n: inputs, k: rows, transposeA: true, beta: 1)
+                              rows: Int, inputs: Int, outputs: Int, setsInput: Bool = false, setsWeight: Bool = false) {
+        if let dx { Gemm.multiply(dOut, weight, into: dx, m: rows, n: inputs, k: outputs, beta: setsInput ? 0 : 1) }
+        Gemm.multiply(dOut, x, into: dWeight, m: outputs, n: inputs, k: rows, transposeA: true, beta: setsWeight ? 0 : 1)
     }
 
-    /// Backward of `Layers.swiGLU` (out = silu(gate) * up), from the saved pre-activation `gate` and `up`.
+    /// Backward of `Layers.swiGLU` (out = silu(gate) * up), from the saved pre-activation `gate` and `up`;
+    /// writes (=) dGate and dUp, their only contribution.
     public static func swiGLU(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
                               dGate: UnsafeMutablePointer<Float>, dUp: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let g = gate[i]
-            let sigmoid = 1 / (1 + exp(-g))
-            dUp[i] += dOut[i] * g * sigmoid
-            dGate[i] += dOut[i] * up[i] * sigmoid * (1 + g * (1 - sigmoid))
+        Parallel.forEachRange(count, threads: Gemm.threadCount) { range in
+            VectorMath.forEachGroup(range.count) { j, lanes in
+                let i = range.lowerBound + j
+                let g = VectorMath.load(gate + i, lanes), d = VectorMath.load(dOut + i, lanes)
+                let sigmoid = VectorMath.sigmoid(g)
+                VectorMath.store(d * g * sigmoid, dUp + i, lanes)
+                VectorMath.store(d * VectorMath.load(up + i, lanes) * sigmoid * (1 + g * (1 - sigmoid)), dGate + i, lanes)
+            }
         }
     }
 
@@ -87,13 +92,9 @@ public enum LayerGradients {
             let targetLogit = row[target]
             var peak = -Float.infinity
             for j in 0..<vocab { peak = max(peak, row[j]) }
-            var sum: Float = 0
-            for j in 0..<vocab {
-                row[j] = exp(row[j] - peak)
-                sum += row[j]
-            }
-            total += Double(log(sum)) + Double(peak - targetLogit)
-            let inverse = 1 / sum
+            let sum = VectorMath.exponentiate(row, count: vocab, shift: peak)
+            total += log(sum) + Double(peak - targetLogit)
+            let inverse = Float(1 / sum)
             for j in 0..<vocab { row[j] *= inverse * factor }
             row[target] -= factor
         }

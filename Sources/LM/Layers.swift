@@ -1,3 +1,4 @@
+import Kernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,12 +57,7 @@ public enum Layers {
             let valid = min(columns, firstRow + t + 1)
             var peak = -Float.infinity
             for j in 0..<valid { peak = max(peak, row[j]) }
-            var sum: Float = 0
-            for j in 0..<valid {
-                row[j] = exp(row[j] - peak)
-                sum += row[j]
-            }
-            let scale = 1 / sum
+            let scale = Float(1 / VectorMath.exponentiate(row, count: valid, shift: peak))
             for j in 0..<valid { row[j] *= scale }
             for j in valid..<columns { row[j] = 0 }
         }
@@ -69,9 +65,12 @@ public enum Layers {
 
     /// gate[i] = silu(gate[i]) * up[i].
     public static func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let g = gate[i]
-            gate[i] = g / (1 + exp(-g)) * up[i]
+        Parallel.forEachRange(count, threads: Gemm.threadCount) { range in
+            VectorMath.forEachGroup(range.count) { j, lanes in
+                let i = range.lowerBound + j
+                let g = VectorMath.load(gate + i, lanes)
+                VectorMath.store(g * VectorMath.sigmoid(g) * VectorMath.load(up + i, lanes), gate + i, lanes)
+            }
         }
     }
 }

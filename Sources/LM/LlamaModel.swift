@@ -109,7 +109,7 @@ public final class LlamaModel {
         let c = config, dim = c.dim, hd = c.headDim, kvDim = c.kvHeads * hd
         let rows = batch.count * T, scored = T - first
         let buffers = ScratchBuffers([rows * dim, rows * dim, rows * dim, rows * kvDim, rows * kvDim, rows * dim,
-                                      rows * c.ffn, rows * c.ffn, Layers.attentionScratchCount(positions: T), scored * c.vocab])
+                                      rows * c.ffn, rows * c.ffn, batch.count * Layers.attentionScratchCount(positions: T), scored * c.vocab])
         defer { buffers.release() }
         let (x, h, q, k, v, attention) = (buffers[0], buffers[1], buffers[2], buffers[3], buffers[4], buffers[5])
         let (gate, up, scratch, logits) = (buffers[6], buffers[7], buffers[8], buffers[9])
@@ -131,9 +131,10 @@ public final class LlamaModel {
                 }
             }
             profile.measure(\.attention) {
-                for s in 0..<batch.count {
+                Gemm.parallelSmallProducts(batch.count) { s in
                     Layers.causalAttention(q: q + s * T * dim, k: k + s * T * kvDim, v: v + s * T * kvDim, out: attention + s * T * dim,
-                                           positions: T, heads: c.heads, kvHeads: c.kvHeads, headDim: hd, scratch: scratch)
+                                           positions: T, heads: c.heads, kvHeads: c.kvHeads, headDim: hd,
+                                           scratch: scratch + s * Layers.attentionScratchCount(positions: T))
                 }
             }
             profile.measure(\.matrixProducts) {

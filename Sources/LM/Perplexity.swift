@@ -1,3 +1,4 @@
+import Kernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,8 +36,8 @@ public struct Perplexity: Sendable {
             let row = (position - first) * vocab
             var peak = -Float.infinity
             for j in 0..<vocab { peak = max(peak, logits[row + j]) }
-            var total = 0.0
-            for j in 0..<vocab { total += Double(exp(logits[row + j] - peak)) }
+            var exponentials = [Float](logits[row..<(row + vocab)])
+            let total = exponentials.withUnsafeMutableBufferPointer { VectorMath.exponentiate($0.baseAddress!, count: vocab, shift: peak) }
             let target = Int(tokens[position + 1])
             let nll = -(Double(logits[row + target] - peak) - log(total))
             sum += nll

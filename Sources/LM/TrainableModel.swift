@@ -147,7 +147,7 @@ public final class TrainableModel {
                 Gemm.multiply(a.h1, p[1], into: a.q, m: N, n: D, k: D, transposeB: true)
                 Gemm.multiply(a.h1, p[2], into: a.k, m: N, n: KV, k: D, transposeB: true)
                 Gemm.multiply(a.h1, p[3], into: a.v, m: N, n: KV, k: D, transposeB: true)
-                for s in 0..<B {
+                Gemm.parallelSmallProducts(B) { s in
                     Layers.rope(a.q + s * T * D, rows: T, heads: c.heads, headDim: c.headDim, base: c.ropeBase, style: .rotateHalf)
                     Layers.rope(a.k + s * T * KV, rows: T, heads: c.kvHeads, headDim: c.headDim, base: c.ropeBase, style: .rotateHalf)
                     Layers.causalAttention(q: a.q + s * T * D, k: a.k + s * T * KV, v: a.v + s * T * KV, out: a.attention + s * T * D,
@@ -177,14 +177,14 @@ public final class TrainableModel {
         let B = w.sequences, T = w.positions
         let c = config, D = c.dim, KV = c.kvHeads * c.headDim, F = c.ffn, N = B * T
         let g = w.gradients
-        g.embedding.initialize(repeating: 0, count: c.vocab * D)
+        // Buffers written (=) by their first contribution need no zeroing; the others are zeroed here.
         g.outputNorm.initialize(repeating: 0, count: D)
         w.dResidual.initialize(repeating: 0, count: N * D)
-        w.dFinalNormed.initialize(repeating: 0, count: N * D)
+        if !tiedOutput { g.embedding.initialize(repeating: 0, count: c.vocab * D) }
         let dHead = tiedOutput ? g.embedding : g.output
-        if !tiedOutput { g.output.initialize(repeating: 0, count: c.vocab * D) }
         weights.withValues([outputNormIndex, outputIndex]) { p in
-            LayerGradients.linear(w.finalNormed, p[1], dOut: w.logits, dx: w.dFinalNormed, dWeight: dHead, rows: N, inputs: D, outputs: c.vocab)
+            LayerGradients.linear(w.finalNormed, p[1], dOut: w.logits, dx: w.dFinalNormed, dWeight: dHead, rows: N, inputs: D, outputs: c.vocab,
+                                  setsInput: true, setsWeight: true)
             LayerGradients.rmsNorm(w.residual[c.layers], p[0], inverseRMS: w.finalInverseRMS, dOut: w.dFinalNormed, dx: w.dResidual,
                                    dWeight: g.outputNorm, rows: N, dim: D)
         }
@@ -193,30 +193,36 @@ public final class TrainableModel {
         let layerWeights = LlamaTensorNames.LayerWeight.allCases
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let a = w.layers[l]
-            g.zeroLayer()
-            w.zeroLayerScratch()
             let d = g.layer, s = w.scratch
+            d[0].initialize(repeating: 0, count: D)
+            d[5].initialize(repeating: 0, count: D)
+            s.dq.initialize(repeating: 0, count: N * D)
+            s.dk.initialize(repeating: 0, count: N * KV)
+            s.dv.initialize(repeating: 0, count: N * KV)
             weights.withValues(layerWeights.map { index(layer: l, $0) }) { p in
                 // FFN: residual[l+1] = middle + activation Wd^T.
-                LayerGradients.linear(a.activation, p[8], dOut: w.dResidual, dx: s.dActivation, dWeight: d[8], rows: N, inputs: F, outputs: D)
+                LayerGradients.linear(a.activation, p[8], dOut: w.dResidual, dx: s.dActivation, dWeight: d[8], rows: N, inputs: F, outputs: D,
+                                      setsInput: true, setsWeight: true)
                 LayerGradients.swiGLU(gate: a.gate, up: a.up, dOut: s.dActivation, dGate: s.dGate, dUp: s.dUp, count: N * F)
-                LayerGradients.linear(a.h2, p[6], dOut: s.dGate, dx: s.dNormed, dWeight: d[6], rows: N, inputs: D, outputs: F)
-                LayerGradients.linear(a.h2, p[7], dOut: s.dUp, dx: s.dNormed, dWeight: d[7], rows: N, inputs: D, outputs: F)
+                LayerGradients.linear(a.h2, p[6], dOut: s.dGate, dx: s.dNormed, dWeight: d[6], rows: N, inputs: D, outputs: F,
+                                      setsInput: true, setsWeight: true)
+                LayerGradients.linear(a.h2, p[7], dOut: s.dUp, dx: s.dNormed, dWeight: d[7], rows: N, inputs: D, outputs: F, setsWeight: true)
                 LayerGradients.rmsNorm(a.middle, p[5], inverseRMS: a.inverseRMS2, dOut: s.dNormed, dx: w.dResidual, dWeight: d[5], rows: N, dim: D)
                 // Attention: middle = residual[l] + attention Wo^T (dResidual now holds dMiddle).
-                LayerGradients.linear(a.attention, p[4], dOut: w.dResidual, dx: s.dAttention, dWeight: d[4], rows: N, inputs: D, outputs: D)
-                for b in 0..<B {
+                LayerGradients.linear(a.attention, p[4], dOut: w.dResidual, dx: s.dAttention, dWeight: d[4], rows: N, inputs: D, outputs: D,
+                                      setsInput: true, setsWeight: true)
+                Gemm.parallelSmallProducts(B) { b in
                     LayerGradients.causalAttention(q: a.q + b * T * D, k: a.k + b * T * KV, v: a.v + b * T * KV,
                                                    probabilities: a.probabilities + b * c.heads * T * T, dOut: s.dAttention + b * T * D,
                                                    dq: s.dq + b * T * D, dk: s.dk + b * T * KV, dv: s.dv + b * T * KV,
-                                                   positions: T, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scratch: s.scores)
+                                                   positions: T, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scratch: s.scores + b * T * T)
                     Layers.rope(s.dq + b * T * D, rows: T, heads: c.heads, headDim: c.headDim, base: c.ropeBase, style: .rotateHalf, inverse: true)
                     Layers.rope(s.dk + b * T * KV, rows: T, heads: c.kvHeads, headDim: c.headDim, base: c.ropeBase, style: .rotateHalf, inverse: true)
                 }
-                s.dNormed.initialize(repeating: 0, count: N * D)
-                LayerGradients.linear(a.h1, p[1], dOut: s.dq, dx: s.dNormed, dWeight: d[1], rows: N, inputs: D, outputs: D)
-                LayerGradients.linear(a.h1, p[2], dOut: s.dk, dx: s.dNormed, dWeight: d[2], rows: N, inputs: D, outputs: KV)
-                LayerGradients.linear(a.h1, p[3], dOut: s.dv, dx: s.dNormed, dWeight: d[3], rows: N, inputs: D, outputs: KV)
+                LayerGradients.linear(a.h1, p[1], dOut: s.dq, dx: s.dNormed, dWeight: d[1], rows: N, inputs: D, outputs: D,
+                                      setsInput: true, setsWeight: true)
+                LayerGradients.linear(a.h1, p[2], dOut: s.dk, dx: s.dNormed, dWeight: d[2], rows: N, inputs: D, outputs: KV, setsWeight: true)
+                LayerGradients.linear(a.h1, p[3], dOut: s.dv, dx: s.dNormed, dWeight: d[3], rows: N, inputs: D, outputs: KV, setsWeight: true)
                 LayerGradients.rmsNorm(w.residual[l], p[0], inverseRMS: a.inverseRMS1, dOut: s.dNormed, dx: w.dResidual, dWeight: d[0], rows: N, dim: D)
             }
             for (k, weight) in layerWeights.enumerated() {

@@ -18,10 +18,6 @@ final class TrainingWorkspace {
         let embedding, output, outputNorm: UnsafeMutablePointer<Float>
         let layer: [UnsafeMutablePointer<Float>]
         let layerCounts: [Int]
-
-        func zeroLayer() {
-            for (buffer, count) in zip(layer, layerCounts) { buffer.initialize(repeating: 0, count: count) }
-        }
     }
 
     /// residual[l] is the input of block l; residual[layers] the input of the final norm.
@@ -30,7 +26,6 @@ final class TrainingWorkspace {
     let finalNormed, finalInverseRMS, logits, dResidual, dFinalNormed: UnsafeMutablePointer<Float>
     let targets: UnsafeMutablePointer<Int32>
     let scratch: Scratch
-    private let scratchCounts: [Int]
     let gradients: Gradients
     private var allocations: [UnsafeMutablePointer<Float>] = []
 
@@ -56,20 +51,13 @@ final class TrainingWorkspace {
         logits = buffer(N * c.vocab)
         dResidual = buffer(N * D)
         dFinalNormed = buffer(N * D)
-        scratchCounts = [N * F, N * F, N * F, N * D, N * D, N * D, N * KV, N * KV, positions * positions]
-        let s = scratchCounts.map { buffer($0) }
+        let s = [N * F, N * F, N * F, N * D, N * D, N * D, N * KV, N * KV, sequences * positions * positions].map { buffer($0) }
         scratch = Scratch(dActivation: s[0], dGate: s[1], dUp: s[2], dNormed: s[3], dAttention: s[4], dq: s[5], dk: s[6], dv: s[7], scores: s[8])
         let counts = [D, D * D, KV * D, KV * D, D * D, D, F * D, F * D, D * F]
         gradients = Gradients(embedding: buffer(c.vocab * D), output: buffer(c.vocab * D), outputNorm: buffer(D),
                               layer: counts.map { buffer($0) }, layerCounts: counts)
         targets = UnsafeMutablePointer<Int32>.allocate(capacity: N)
         allocations = made
-    }
-
-    /// Zeroes the backward scratch (its gradients accumulate).
-    func zeroLayerScratch() {
-        let buffers = [scratch.dActivation, scratch.dGate, scratch.dUp, scratch.dNormed, scratch.dAttention, scratch.dq, scratch.dk, scratch.dv, scratch.scores]
-        for (buffer, count) in zip(buffers, scratchCounts) { buffer.initialize(repeating: 0, count: count) }
     }
 
     deinit {

@@ -1,4 +1,5 @@
 import Checkpoint
+import Kernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,13 +25,16 @@ public final class AdamW: Optimizer {
         let correction1 = 1 - pow(beta1, t), correction2 = 1 - pow(beta2, t)
         let stepSize = learningRate / correction1
         let decay = 1 - learningRate * weightDecay
+        let (beta1, beta2, epsilon) = (self.beta1, self.beta2, self.epsilon)
         first[index].withUnsafeMutableBufferPointer { m in
             second[index].withUnsafeMutableBufferPointer { v in
-                for i in 0..<weights.count {
-                    let g = gradient[i]
-                    m[i] = beta1 * m[i] + (1 - beta1) * g
-                    v[i] = beta2 * v[i] + (1 - beta2) * g * g
-                    weights[i] = weights[i] * decay - stepSize * m[i] / ((v[i] / correction2).squareRoot() + epsilon)
+                Parallel.forEachRange(weights.count, threads: Gemm.threadCount) { range in
+                    for i in range {
+                        let g = gradient[i]
+                        m[i] = beta1 * m[i] + (1 - beta1) * g
+                        v[i] = beta2 * v[i] + (1 - beta2) * g * g
+                        weights[i] = weights[i] * decay - stepSize * m[i] / ((v[i] / correction2).squareRoot() + epsilon)
+                    }
                 }
             }
         }

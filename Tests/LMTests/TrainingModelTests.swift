@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import Kernels
 import LM
 import TestSupport
 import XCTest
@@ -79,6 +80,25 @@ final class TrainingModelTests: XCTestCase {
         let batch = (0..<4).map { _ in (0..<33).map { _ in Int32.random(in: 0..<256, using: &generator) } }
         let loss = model.loss(inputs: batch.map { Array($0.dropLast()) }, targets: batch.map { Array($0.dropFirst()) })
         XCTAssertEqual(loss, log(256), accuracy: 0.05)
+    }
+
+    /// Two threads (row-split products, parallel attention and elementwise loops) give the same numbers.
+    func testThreadsGiveTheSameGradients() throws {
+        let config = LlamaConfig(layers: 2, dim: 64, ffn: 176, heads: 4, kvHeads: 2, vocab: 256, ropeStyle: .rotateHalf)
+        let tensors = TrainableModel.initialTensors(config, tied: false, seed: 4)
+        var generator = TestSupport.SeededGenerator(seed: 6)
+        let batch = (0..<4).map { _ in (0..<65).map { _ in Int32.random(in: 0..<256, using: &generator) } }
+        var results: [[Float]] = []
+        for threads in [1, 2] {
+            Gemm.setThreads(threads)
+            let model = try TrainableModel(config: config, tensors: tensors)
+            var flat: [Float] = []
+            let loss = model.lossAndGradients(inputs: batch.map { Array($0.dropLast()) }, targets: batch.map { Array($0.dropFirst()) }) { _, g in flat += g }
+            results.append([Float(loss)] + flat)
+        }
+        Gemm.setThreads(1)
+        XCTAssertEqual(results[0].count, results[1].count)
+        for (a, b) in zip(results[0], results[1]) { XCTAssertEqual(a, b, accuracy: 1e-6 + 1e-5 * abs(a)) }
     }
 
     /// NeuZip-compressed weights give bit-identical losses and gradients.
