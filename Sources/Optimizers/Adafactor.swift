@@ -25,6 +25,8 @@ public final class Adafactor: Optimizer {
         public var kappa = 1000
         public var seed: UInt64 = 0
         public var projection: RandomProjection.Kind = .gaussian
+        /// Largest side ratio of a matrix with compressed momentum (4: the reference; nil: any).
+        public var maxAspect: Int? = 4
 
         public init(beta1: Float? = nil, rank: Int? = nil, kappa: Int = 1000, seed: UInt64 = 0) {
             self.beta1 = beta1
@@ -58,7 +60,7 @@ public final class Adafactor: Optimizer {
                 rowMoments.append([]); columnMoments.append([])
                 fullMoments.append([Float](repeating: 0, count: count))
             }
-            let flora = settings.usesMomentum && TensorShapes.admitsLowRank(shape, rank: settings.rank ?? 0)
+            let flora = settings.usesMomentum && TensorShapes.admitsLowRank(shape, rank: settings.rank ?? 0, maxAspect: settings.maxAspect)
             compressed.append(flora ? FloraMomentum(shape: shape, rank: settings.rank!, seed: settings.seed &+ UInt64(i + 1), kind: settings.projection) : nil)
             denseMomentum.append(settings.usesMomentum && !flora ? [Float](repeating: 0, count: count) : [])
         }

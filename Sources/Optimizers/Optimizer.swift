@@ -55,10 +55,11 @@ public enum TensorShapes {
     }
 
     /// Flora's rule for low-rank state (also used for GaLore): a matrix whose smaller side is at least
-    /// `rank` and whose sides differ by at most 4x, which leaves embeddings and output heads out.
-    public static func admitsLowRank(_ shape: [Int], rank: Int) -> Bool {
+    /// `rank` and whose sides differ by at most `maxAspect` times (4: the reference's rule, which leaves
+    /// embeddings and output heads out; nil: any matrix).
+    public static func admitsLowRank(_ shape: [Int], rank: Int, maxAspect: Int? = 4) -> Bool {
         guard let (n, m) = matrix(shape), rank > 0 else { return false }
-        return min(n, m) >= rank && max(n, m) <= 4 * min(n, m)
+        return min(n, m) >= rank && (maxAspect.map { max(n, m) <= $0 * min(n, m) } ?? true)
     }
 
     /// Root mean square of `values`, summed in Double.

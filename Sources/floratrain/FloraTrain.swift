@@ -26,6 +26,8 @@ struct FloraTrain: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Steps between resampling Flora's projection.", valueName: "K")) var kappa = 100
     @Option(name: .long, help: ArgumentHelp("Flora's projections: gaussian (the paper's) or orthogonal.", valueName: "KIND"))
     var projection: RandomProjection.Kind = .gaussian
+    @Flag(name: .long, help: "Flora: compress the momentum of every matrix at least --rank wide, embeddings and head included (the reference leaves matrices with sides more than 4x apart out).")
+    var floraAllMatrices = false
     @Option(name: .long, help: ArgumentHelp("Compress gradient accumulation (--accum > 1) to this rank (Flora's accumulation).", valueName: "R"))
     var accumRank: Int?
     @Option(name: .long, help: ArgumentHelp("Decoupled weight decay.", valueName: "WD")) var weightDecay: Float = 0
@@ -53,7 +55,8 @@ struct FloraTrain: ParsableCommand {
             var adafactor = Adafactor.Settings(beta1: optim == .flora ? (beta1 ?? 0.9) : beta1, rank: optim == .flora ? rank : nil, kappa: kappa, seed: seed)
             adafactor.weightDecay = weightDecay
             adafactor.projection = projection
-            settings += [("beta1", "\(adafactor.beta1 ?? 0)"), ("rank", "\(adafactor.rank ?? 0)"), ("kappa", "\(kappa)"), ("projection", projection.rawValue)]
+            adafactor.maxAspect = floraAllMatrices ? nil : 4
+            settings += [("all_matrices", "\(floraAllMatrices)"), ("beta1", "\(adafactor.beta1 ?? 0)"), ("rank", "\(adafactor.rank ?? 0)"), ("kappa", "\(kappa)"), ("projection", projection.rawValue)]
             make = { Adafactor(shapes: $0, settings: adafactor) }
         case .galore:
             settings += [("rank", "\(rank)"), ("gap", "\(galoreGap)"), ("scale", "\(galoreScale)")]
