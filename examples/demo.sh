@@ -35,3 +35,13 @@ echo "== from a pipe"
 echo "\$ cat $OUT/tiny-bf16.safetensors | $BIN/mstat stats --json - | head -c 300"
 json=$(cat "$OUT/tiny-bf16.safetensors" | "$BIN/mstat" stats --json -)
 echo "${json:0:300}..."
+echo
+echo "== train a small byte-level model on text every Debian machine has, compress it, evaluate it"
+text=$OUT/licenses.txt
+cat /usr/share/common-licenses/* > "$text"
+echo "\$ $BIN/floratrain --config tiny --data $text --steps 150 --lr 1e-2 --optim adamw -o - | $BIN/nzip -o $OUT/tiny-lm.nz"
+"$BIN/floratrain" --config tiny --data "$text" --steps 150 --lr 1e-2 --optim adamw --eval-every 50 --log "$OUT/train.jsonl" -f -o - \
+    | "$BIN/nzip" -f -o "$OUT/tiny-lm.nz"
+tail -1 "$OUT/train.jsonl"
+run "$BIN/nzip" -l "$OUT/tiny-lm.nz"
+run "$BIN/mstat" ppl --ctx 128 --max-windows 8 --text /usr/share/common-licenses/GPL-3 "$OUT/tiny-lm.nz"
