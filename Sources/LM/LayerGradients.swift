@@ -100,4 +100,27 @@ public enum LayerGradients {
         }
         return total / Double(rows)
     }
+
+    /// Labels drawn from each row's softmax(logits) with a stream seeded by `seed` (the logits are left
+    /// as they are): the targets of the sampled-label loss whose gradients estimate the Gauss-Newton
+    /// matrix (their outer product's expectation is the GGN, i.e. the Fisher of the model's predictions).
+    public static func sampleTargets(_ logits: UnsafePointer<Float>, rows: Int, vocab: Int, seed: UInt64) -> [Int32] {
+        var stream = GaussianStream(seed: seed)
+        var probabilities = [Float](repeating: 0, count: vocab)
+        return (0..<rows).map { t in
+            let row = logits + t * vocab
+            var peak = -Float.infinity
+            for j in 0..<vocab { peak = max(peak, row[j]) }
+            let total = probabilities.withUnsafeMutableBufferPointer { p -> Double in
+                for j in 0..<vocab { p[j] = row[j] }
+                return VectorMath.exponentiate(p.baseAddress!, count: vocab, shift: peak)
+            }
+            var u = Double(stream.nextBits() >> 11) / 9_007_199_254_740_992 * total
+            for j in 0..<vocab {
+                u -= Double(probabilities[j])
+                if u < 0 { return Int32(j) }
+            }
+            return Int32(vocab - 1)
+        }
+    }
 }

@@ -111,12 +111,27 @@ public final class TrainableModel {
 
     /// Forward and backward for one micro-batch: returns the mean cross-entropy and hands `deliver` the
     /// gradient of (loss x `gradientScale`) with respect to each tensor, once each, valid during the call.
+    ///
+    /// With `curvatureSeed`, first (on the same forward pass) `curvature` receives each tensor's gradient
+    /// of the mean cross-entropy against labels sampled from the model's own predictions, times
+    /// sqrt(positions), so that its outer product estimates the Gauss-Newton matrix (Ginger's ng).
     public func lossAndGradients(inputs: [[Int32]], targets: [[Int32]], gradientScale: Float = 1,
-                                 deliver: (_ tensor: Int, _ gradient: UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows -> Double {
+                                 curvatureSeed: UInt64? = nil, curvature: ((_ tensor: Int, _ gradient: UnsafeMutableBufferPointer<Float>) -> Void)? = nil,
+                                 deliver: (_ tensor: Int, _ gradient: UnsafeMutableBufferPointer<Float>) -> Void) -> Double {
         let w = forward(inputs)
+        if let curvatureSeed, let curvature {
+            let count = w.rows * config.vocab
+            let saved = Array(UnsafeBufferPointer(start: w.logits, count: count))
+            let sampled = LayerGradients.sampleTargets(w.logits, rows: w.rows, vocab: config.vocab, seed: curvatureSeed)
+            _ = sampled.withUnsafeBufferPointer {
+                LayerGradients.crossEntropy(w.logits, targets: $0.baseAddress!, rows: w.rows, vocab: config.vocab, gradientScale: Float(w.rows).squareRoot())
+            }
+            backward(inputs, w, curvature)
+            saved.withUnsafeBufferPointer { w.logits.update(from: $0.baseAddress!, count: count) }
+        }
         let loss = LayerGradients.crossEntropy(w.logits, targets: flatten(targets, w), rows: w.rows, vocab: config.vocab,
                                                gradientScale: gradientScale)
-        try backward(inputs, w, deliver)
+        backward(inputs, w, deliver)
         return loss
     }
 

@@ -88,10 +88,9 @@ public struct TrainingSession {
         if resumed == nil { try tsv?.write(StepMetrics.tsvHeader) }
 
         let schedule = LearningRateSchedule(peak: data.lr, warmup: data.warmup, total: data.steps, shape: data.schedule)
-        var trainerSettings = Trainer.Settings(batch: data.batch, context: data.ctx, accumulation: data.accum, schedule: schedule, seed: data.seed)
-        trainerSettings.validationWindows = 20
-        let trainer = Trainer(model: trainable, optimizer: optimizer, accumulator: accumulator, corpus: corpus, settings: trainerSettings,
-                              completedSteps: resumed?.step ?? 0)
+        let source = TextBatches(corpus: corpus, sequences: data.batch, length: data.ctx, seed: data.seed)
+        let trainer = Trainer(network: trainable, optimizer: optimizer, accumulator: accumulator, source: source, accumulation: data.accum,
+                              schedule: schedule, seed: data.seed, completedSteps: resumed?.step ?? 0)
         func saveState() throws {
             guard let statePath = output.statePath else { return }
             let file = try AtomicFile(path: statePath, overwrite: true)
