@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "mstat", targets: ["mstat"]),
         .executable(name: "floratrain", targets: ["floratrain"]),
+        .executable(name: "gingeropt", targets: ["gingeropt"]),
         .executable(name: "nzip", targets: ["nzip"]),
         .executable(name: "nunzip", targets: ["nunzip"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
@@ -49,6 +50,8 @@ let package = Package(
         ]),
         .executableTarget(name: "floratrain", dependencies: ["TrainTool", "Optimizers", "ToolSupport",
                                                              .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "gingeropt", dependencies: ["TrainTool", "Optimizers", "ToolSupport",
+                                                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "mstat", dependencies: ["ToolSupport", "Checkpoint", "Kernels", "LM"]),
         .executableTarget(name: "nzip", dependencies: ["NZTool"]),
         .executableTarget(name: "nunzip", dependencies: ["NZTool", "ToolSupport"]),
@@ -63,6 +66,6 @@ let package = Package(
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Kernels", "Checkpoint", "TestSupport"]),
         .testTarget(name: "LMTests", dependencies: ["LM", "Checkpoint", "Kernels", "TestSupport"], exclude: ["Python", "Fixtures"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport", "FuzzTargets"], exclude: ["Python", "FuzzRegressions"]),
-        .testTarget(name: "ToolTests", dependencies: ["Checkpoint", "TestSupport", "mstat", "nzip", "nunzip", "floratrain"]),
+        .testTarget(name: "ToolTests", dependencies: ["Checkpoint", "TestSupport", "mstat", "nzip", "nunzip", "floratrain", "gingeropt"]),
     ]
 )

@@ -10,9 +10,25 @@ import Training
 import Glibc
 #endif
 
-/// The run that floratrain and gingeropt share: model and tokenizer from the flags (or a training state
-/// to resume), the corpus, the loop with logs, periodic states, SIGINT handling, and the output.
+/// The runs that floratrain and gingeropt share: a model and its data from the flags (or a training
+/// state to resume), then one loop with logs, periodic states, SIGINT handling and the output.
 public struct TrainingSession {
+    /// The optimizer of a run: its name, the settings that identify the run, and how to make it.
+    public struct OptimizerChoice {
+        public let name: String
+        public let settings: [(String, String)]
+        public let make: ([[Int]]) throws -> Optimizer
+        public let makeAccumulator: ([[Int]]) -> GradientAccumulator
+
+        public init(name: String, settings: [(String, String)], make: @escaping ([[Int]]) throws -> Optimizer,
+                    makeAccumulator: @escaping ([[Int]]) -> GradientAccumulator) {
+            self.name = name
+            self.settings = settings
+            self.make = make
+            self.makeAccumulator = makeAccumulator
+        }
+    }
+
     public let tool: String
     public let model: ModelOptions
     public let data: DataOptions
@@ -27,17 +43,12 @@ public struct TrainingSession {
         self.run = run
     }
 
-    /// Trains with the optimizer `optimizerName` made by `makeOptimizer` from the tensor shapes;
-    /// `accumulator` makes the gradient accumulator when --accum > 1. `settings` describes the run (the
-    /// optimizer's settings); a resumed run must have been started with the same.
-    public func train(optimizerName: String, settings: [(String, String)],
-                      makeOptimizer: ([[Int]]) throws -> Optimizer,
-                      makeAccumulator: ([[Int]]) -> GradientAccumulator) throws {
+    /// Trains a language model on the text files of --data.
+    public func trainLanguageModel(_ choice: OptimizerChoice) throws {
         if output.resume != nil && (model.initial != nil || model.config != nil) {
             throw ValidationError("--resume continues the model in the state file: it excludes --init and --config")
         }
         Gemm.setThreads(run.resolvedThreads)
-        // The model and its tokenizer.
         let config: LlamaConfig, tensors: [FloatTensor], tokenizer: Tokenizer
         var resumed: TrainingCheckpoint.Resumed?
         if let source = output.resume ?? model.initial {
@@ -51,18 +62,69 @@ public struct TrainingSession {
             tokenizer = ByteTokenizer()
             tensors = TrainableModel.initialTensors(config, tied: model.tied, seed: data.seed)
         }
-        let trainable = try TrainableModel(config: config, tensors: tensors, compressWeights: model.compressWeights)
-        let shapes = trainable.weights.shapes
+        let network = try TrainableModel(config: config, tensors: tensors, compressWeights: model.compressWeights)
+        let corpus = try TextCorpus(files: data.data, tokenizer: tokenizer)
+        guard corpus.training.count > data.ctx + 1 else {
+            throw CheckpointError(file: data.data.joined(separator: ", "), "\(corpus.training.count) training tokens: fewer than one window of --ctx \(data.ctx)")
+        }
+        let source = TextBatches(corpus: corpus, sequences: data.batch, length: data.ctx, seed: data.seed)
+        if run.verbose {
+            ToolRunner.writeError("\(tool): \(config.layers) layers, dim \(config.dim), \(config.heads) heads, vocab \(config.vocab), "
+                                  + "\(tensors.reduce(0) { $0 + $1.values.count }) parameters; \(corpus.training.count) training and "
+                                  + "\(corpus.validation.count) validation tokens")
+        }
+        try loop(network: network, source: source, choice: choice, identity: [("task", "lm"), ("ctx", "\(data.ctx)")], resumed: resumed,
+                 metadata: TrainingCheckpoint.languageModelMetadata(network, tokenizer: tokenizer), accuracy: nil)
+    }
+
+    /// Trains an MLP classifier (`hidden` widths) on the CSV file of --data, `label` naming its label column.
+    public func trainClassifier(_ choice: OptimizerChoice, hidden: [Int], label: String?) throws {
+        Gemm.setThreads(run.resolvedThreads)
+        guard data.data.count == 1 else { throw ValidationError("--task classify takes one CSV file in --data") }
+        let table = try TabularData(path: data.data[0], label: label, batchSize: data.batch, seed: data.seed)
+        let sizes = [table.featureCount] + hidden + [table.classes.count]
+        var tensors = MLPClassifier.initialTensors(sizes, seed: data.seed)
+        var resumed: TrainingCheckpoint.Resumed?
+        if let resume = output.resume {
+            let checkpoint = try Checkpoint.open(resume)
+            resumed = try TrainingCheckpoint.read(checkpoint)
+            tensors = try MLPClassifier.layout(sizes).map { name, shape in
+                guard let index = checkpoint.index(of: name), checkpoint.tensors[index].shape == shape else {
+                    throw CheckpointError(file: resume, "has no tensor \(name) \(shape): not a state of this classifier")
+                }
+                return FloatTensor(name: name, shape: shape, values: try checkpoint.floats(of: index))
+            }
+        }
+        let network = try MLPClassifier(sizes: sizes, tensors: tensors)
+        let description = JSONWriter.string(.object([
+            ("sizes", .array(sizes.map { .number(String($0)) })), ("features", .array(table.featureNames.map { .string($0) })),
+            ("classes", .array(table.classes.map { .string($0) })), ("mean", .array(table.mean.map { .number("\($0)") })),
+            ("deviation", .array(table.deviation.map { .number("\($0)") })),
+        ]))
+        if run.verbose {
+            ToolRunner.writeError("\(tool): MLP \(sizes.map(String.init).joined(separator: "-")); \(table.training.rows) training and "
+                                  + "\(table.heldOut.rows) held-out rows, classes \(table.classes.joined(separator: ", "))")
+        }
+        try loop(network: network, source: table, choice: choice,
+                 identity: [("task", "classify"), ("hidden", hidden.map(String.init).joined(separator: ","))], resumed: resumed,
+                 metadata: [("classifier", description)], accuracy: { network.accuracy(table.heldOut) })
+    }
+
+    /// The loop both tasks share: optimizer (restored when resuming), outputs, logs, states, signals.
+    private func loop<Network: TrainableNetwork, Source: BatchSource>(
+        network: Network, source: Source, choice: OptimizerChoice, identity taskIdentity: [(String, String)],
+        resumed: TrainingCheckpoint.Resumed?, metadata: [(key: String, value: String)], accuracy: (() -> Double)?
+    ) throws where Source.Batch == Network.Batch {
+        let shapes = network.weights.shapes
         // The run's identity: what must not change across a resume.
-        var identity: [(String, String)] = [("optimizer", optimizerName), ("batch", "\(data.batch)"), ("ctx", "\(data.ctx)"),
-                                            ("accum", "\(data.accum)"), ("lr", "\(data.lr)"), ("warmup", "\(data.warmup)"),
-                                            ("schedule", data.schedule.rawValue), ("seed", "\(data.seed)")]
+        var identity: [(String, String)] = [("optimizer", choice.name), ("batch", "\(data.batch)"), ("accum", "\(data.accum)"),
+                                            ("lr", "\(data.lr)"), ("warmup", "\(data.warmup)"), ("schedule", data.schedule.rawValue),
+                                            ("seed", "\(data.seed)")] + taskIdentity
         if data.schedule == .cosine { identity.append(("steps", "\(data.steps)")) }
-        identity += settings
+        identity += choice.settings
         let runText = JSONWriter.string(.object(identity.map { ($0.0, .string($0.1)) }))
-        // Optimizer and accumulator, restored when resuming.
-        let optimizer = try makeOptimizer(shapes)
-        let accumulator = data.accum > 1 ? makeAccumulator(shapes) : nil
+        let optimizer = try choice.make(shapes)
+        let accumulator = data.accum > 1 ? choice.makeAccumulator(shapes) : nil
         if let resumed, let resume = output.resume {
             guard resumed.run == runText else {
                 throw CheckpointError(file: resume, "was trained with other settings: \(resumed.run); now: \(runText)")
@@ -74,10 +136,6 @@ public struct TrainingSession {
                 throw CheckpointError(file: resume, error.description)
             }
         }
-        let corpus = try TextCorpus(files: data.data, tokenizer: tokenizer)
-        guard corpus.training.count > data.ctx + 1 else {
-            throw CheckpointError(file: data.data.joined(separator: ", "), "\(corpus.training.count) training tokens: fewer than one window of --ctx \(data.ctx)")
-        }
         // Outputs are opened before the work, so that a refusal comes at once.
         let target = output.output == "-" ? try OutputTarget.standardOutput(force: output.force) : try OutputTarget.file(output.output, force: output.force)
         if let statePath = output.statePath, output.saveEvery != nil, statePath != output.resume, !output.force, access(statePath, F_OK) == 0 {
@@ -88,24 +146,23 @@ public struct TrainingSession {
         if resumed == nil { try tsv?.write(StepMetrics.tsvHeader) }
 
         let schedule = LearningRateSchedule(peak: data.lr, warmup: data.warmup, total: data.steps, shape: data.schedule)
-        let source = TextBatches(corpus: corpus, sequences: data.batch, length: data.ctx, seed: data.seed)
-        let trainer = Trainer(network: trainable, optimizer: optimizer, accumulator: accumulator, source: source, accumulation: data.accum,
+        let trainer = Trainer(network: network, optimizer: optimizer, accumulator: accumulator, source: source, accumulation: data.accum,
                               schedule: schedule, seed: data.seed, completedSteps: resumed?.step ?? 0)
+        func save(to sink: ByteSink, name: String, withState: Bool) throws {
+            try TrainingCheckpoint.write(network.weights, metadata: metadata, run: runText, step: trainer.step,
+                                         optimizer: withState ? (choice.name, optimizer, accumulator) : nil, to: sink, name: name)
+        }
         func saveState() throws {
             guard let statePath = output.statePath else { return }
             let file = try AtomicFile(path: statePath, overwrite: true)
-            try TrainingCheckpoint.write(trainable, tokenizer: tokenizer, run: runText, step: trainer.step,
-                                         optimizer: (optimizerName, optimizer, accumulator), to: file, name: statePath)
+            try save(to: file, name: statePath, withState: true)
             try file.commit()
         }
-        if run.verbose {
-            ToolRunner.writeError("\(tool): \(config.layers) layers, dim \(config.dim), \(config.heads) heads, vocab \(config.vocab), "
-                                  + "\(tensors.reduce(0) { $0 + $1.values.count }) parameters; \(corpus.training.count) training and "
-                                  + "\(corpus.validation.count) validation tokens; optimizer \(optimizerName), state \(Format.bytes(optimizer.stateBytes))")
-        }
+        if run.verbose { ToolRunner.writeError("\(tool): optimizer \(choice.name), state \(Format.bytes(optimizer.stateBytes))") }
         let progress = Progress(label: tool, total: data.steps, enabled: run.showsProgress) { "step \($0)" }
         ToolRunner.deferInterruptions()
         let started = DispatchTime.now().uptimeNanoseconds
+        let tokensPerStep = data.batch * data.accum * (taskIdentity.first?.1 == "lm" ? data.ctx : 1)
         while trainer.step < data.steps {
             let stepStart = DispatchTime.now().uptimeNanoseconds
             let rate = schedule.rate(at: trainer.step)
@@ -113,11 +170,12 @@ public struct TrainingSession {
             let stepSeconds = Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
             let step = trainer.step
             let evaluate = step == data.steps || (data.evalEvery > 0 && step % data.evalEvery == 0)
-            let metrics = StepMetrics(step: step, loss: loss, validationLoss: evaluate ? trainer.validationLoss() : nil, learningRate: rate,
-                                      tokensPerSecond: Double(data.batch * data.ctx * data.accum) / stepSeconds,
+            var metrics = StepMetrics(step: step, loss: loss, validationLoss: evaluate ? trainer.validationLoss() : nil, learningRate: rate,
+                                      tokensPerSecond: Double(tokensPerStep) / stepSeconds,
                                       optimizerStateBytes: optimizer.stateBytes + (accumulator?.stateBytes ?? 0),
                                       peakRSSBytes: StepMetrics.peakRSS,
                                       seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+            if evaluate { metrics.validationAccuracy = accuracy?() }
             guard loss.isFinite else {
                 progress.finish()
                 throw ToolError("training diverged at step \(step) (loss \(loss)); try a smaller --lr")
@@ -127,20 +185,21 @@ public struct TrainingSession {
             progress.update(step)
             if run.verbose || (evaluate && !run.quiet && !run.showsProgress) {
                 ToolRunner.writeError("step \(step) loss \(Format.fixed(loss, 4))" + (metrics.validationLoss.map { " val \(Format.fixed($0, 4))" } ?? "")
-                                      + " lr \(rate) \(Format.fixed(metrics.tokensPerSecond, 0)) tokens/s")
+                                      + (metrics.validationAccuracy.map { " accuracy \(Format.fixed(100 * $0, 2))%" } ?? "")
+                                      + " lr \(rate) \(Format.fixed(metrics.tokensPerSecond, 0)) \(tokensPerStep == data.batch * data.accum ? "rows" : "tokens")/s")
             }
             if let every = output.saveEvery, step % every == 0 || step == data.steps { try saveState() }
             if let signal = ToolRunner.interruptedBy {
                 progress.finish()
                 try saveState()
-                try TrainingCheckpoint.write(trainable, tokenizer: tokenizer, run: runText, step: step, optimizer: nil, to: target.sink, name: target.name)
+                try save(to: target.sink, name: target.name, withState: false)
                 try target.commit()
                 ToolRunner.writeError("\(tool): stopped at step \(step)" + (output.statePath.map { "; continue with --resume \($0)" } ?? ""))
                 exit(128 + signal)
             }
         }
         progress.finish()
-        try TrainingCheckpoint.write(trainable, tokenizer: tokenizer, run: runText, step: trainer.step, optimizer: nil, to: target.sink, name: target.name)
+        try save(to: target.sink, name: target.name, withState: false)
         try target.commit()
     }
 }

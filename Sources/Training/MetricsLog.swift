@@ -8,6 +8,8 @@ public struct StepMetrics {
     public var step: Int
     public var loss: Double
     public var validationLoss: Double?
+    /// Held-out accuracy, for classifiers.
+    public var validationAccuracy: Double?
     public var learningRate: Float
     public var tokensPerSecond: Double
     public var optimizerStateBytes: Int
@@ -26,12 +28,13 @@ public struct StepMetrics {
         self.seconds = seconds
     }
 
-    /// The JSON line: step, loss, val_loss (when measured), lr, tokens_per_s, optimizer_state_bytes,
+    /// The JSON line: step, loss, val_loss and val_accuracy (when measured), lr, tokens_per_s, optimizer_state_bytes,
     /// peak_rss, seconds.
     public var jsonLine: String {
         func number(_ value: Double) -> JSONValue { value.isFinite ? .number("\(value)") : .null }
         var members: [(key: String, value: JSONValue)] = [("step", .number(String(step))), ("loss", number(loss))]
         if let validationLoss { members.append(("val_loss", number(validationLoss))) }
+        if let validationAccuracy { members.append(("val_accuracy", number(validationAccuracy))) }
         members += [("lr", number(Double(learningRate))), ("tokens_per_s", number((tokensPerSecond * 10).rounded() / 10)),
                     ("optimizer_state_bytes", .number(String(optimizerStateBytes))), ("peak_rss", .number(String(peakRSSBytes))),
                     ("seconds", number((seconds * 1000).rounded() / 1000))]

@@ -9,20 +9,20 @@ import Optimizers
 public enum TrainingCheckpoint {
     public static let stepKey = "training.step", optimizerKey = "training.optimizer", runKey = "training.run"
 
-    /// The metadata that makes a model loadable: configuration, tokenizer, and notes on the run.
-    public static func modelMetadata(_ model: TrainableModel, tokenizer: Tokenizer, run: String) -> [(key: String, value: String)] {
+    /// The metadata that makes a language model loadable: configuration and tokenizer.
+    public static func languageModelMetadata(_ model: TrainableModel, tokenizer: Tokenizer) -> [(key: String, value: String)] {
         let tokenizerText = (tokenizer as? BPETokenizer)?.huggingFaceJSON() ?? "byte"
-        return [(ModelFiles.configKey, model.config.huggingFaceJSON(tied: model.tiedOutput)), (ModelFiles.tokenizerKey, tokenizerText),
-                (runKey, run)]
+        return [(ModelFiles.configKey, model.config.huggingFaceJSON(tied: model.tiedOutput)), (ModelFiles.tokenizerKey, tokenizerText)]
     }
 
-    /// Writes the model (and, with `optimizer`, the training state) to `sink`.
-    public static func write(_ model: TrainableModel, tokenizer: Tokenizer, run: String, step: Int,
+    /// Writes the model's `weights` with `metadata` and notes on the run (and, with `optimizer`, the
+    /// training state) to `sink`.
+    public static func write(_ weights: ParameterStore, metadata modelMetadata: [(key: String, value: String)], run: String, step: Int,
                              optimizer: (name: String, optimizer: Optimizer, accumulator: GradientAccumulator?)?,
                              to sink: ByteSink, name: String) throws {
-        var tensors = model.weights.tensors()
-        var metadata = modelMetadata(model, tokenizer: tokenizer, run: run)
-        metadata.append((stepKey, String(step)))
+        var tensors = weights.tensors()
+        var metadata = modelMetadata
+        metadata += [(runKey, run), (stepKey, String(step))]
         if let optimizer {
             let state = optimizer.optimizer.saveState()
             tensors += state.tensors.map { FloatTensor(name: "optimizer." + $0.name, shape: $0.shape, values: $0.values) }

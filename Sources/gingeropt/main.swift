@@ -1,0 +1,3 @@
+import ToolSupport
+
+ToolRunner.main(GingerOpt.self)
