@@ -26,8 +26,8 @@ best_of() {
 
 say() { echo "$*" | tee -a "$RESULTS"; }
 
-# Sections to run: the arguments (mstat, nzip, engine), or all of them.
-SECTIONS=${*:-mstat nzip engine}
+# Sections to run: the arguments (mstat, nzip, engine, training, ginger), or all of them.
+SECTIONS=${*:-mstat nzip engine training ginger}
 PY=${PYTHON:-python3}
 wants() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
@@ -155,7 +155,20 @@ print('%.4f' % j['ppl'], '%.1f' % j['tokens_per_second'], parts.replace(' ', '_'
 fi
 }
 
-for section in mstat nzip engine; do
+section_training() {
+say "## Training: floratrain's optimizers on the Flora reference's setup"
+say ""
+bash bench/train.sh | tee -a "$RESULTS"
+bash bench/train-extra.sh | tee -a "$RESULTS"
+}
+
+section_ginger() {
+say "## gingeropt: Ginger against AdamW and the sign-of-momentum ablation"
+say ""
+bash bench/ginger.sh | tee -a "$RESULTS"
+}
+
+for section in mstat nzip engine training ginger; do
     if wants $section; then section_$section; say ""; fi
 done
 echo "results in $RESULTS"
