@@ -22,12 +22,10 @@ field() { $PY -c "import json; r = [json.loads(l) for l in open('$1')]; print(r[
 echo "## Beyond the reference: compressed momentum at about Flora rank 16's memory ($STEPS steps, lr 1e-2)"
 run flora-r16-orthogonal --optim flora --rank 16 --kappa 100 --projection orthogonal --lr 1e-2
 run flora-r16-kappa1000 --optim flora --rank 16 --kappa 1000 --lr 1e-2
-run flora-r16-kappa20 --optim flora --rank 16 --kappa 20 --lr 1e-2
-run flora-r32-orthogonal --optim flora --rank 32 --kappa 100 --projection orthogonal --lr 1e-2
 run flora-r16-orthogonal-all --optim flora --rank 16 --kappa 100 --projection orthogonal --flora-all-matrices --lr 1e-2
 echo "| run | val @$STEPS | state bytes |"
 echo "|---|---|---|"
-for name in adafactor flora-r16 flora-r16-orthogonal flora-r16-kappa1000 flora-r16-kappa20 flora-r32-orthogonal flora-r16-orthogonal-all; do
+for name in adafactor flora-r16 flora-r16-orthogonal flora-r16-kappa1000 flora-r16-orthogonal-all; do
     echo "| $name | $(val "$OUT/$name.jsonl" "$STEPS") | $(field "$OUT/$name.jsonl" optimizer_state_bytes) |"
 done
 

@@ -62,6 +62,38 @@ final class TrainingModelTests: XCTestCase {
         }
     }
 
+    /// Where PyTorch and transformers are installed: the same loss and gradients as LlamaForCausalLM in
+    /// float64 on the same weights (written as a Hugging Face folder), tied and untied.
+    func testGradientsMatchPyTorch() throws {
+        for (kvHeads, tied) in [(1, false), (2, true)] {
+            var config = tinyConfig(kvHeads: kvHeads)
+            config.vocab = 13
+            let tensors = randomTensors(config, tied: tied, seed: UInt64(20 + kvHeads))
+            let dir = try TestSupport.temporaryDirectory(self)
+            let file = try AtomicFile(path: dir.appendingPathComponent("model.safetensors").path, overwrite: true)
+            try FloatTensor.writeSafetensors(tensors, metadata: nil, to: file, name: "model.safetensors")
+            try file.commit()
+            try config.huggingFaceJSON(tied: tied).write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+            let request = try JSONSerialization.data(withJSONObject: ["inputs": inputs.map { $0.map(Int.init) }, "targets": targets.map { $0.map(Int.init) }])
+            let result: TestSupport.ProcessResult
+            do {
+                result = try TestSupport.pythonScript("torch_gradients.py", [dir.path], modules: ["torch", "transformers"], stdin: request)
+            } catch is XCTSkip {
+                return print("skipped the PyTorch cross-check: torch and transformers are not installed")
+            }
+            let reference = try XCTUnwrap(try TestSupport.json(result) as? [String: Any])
+            let referenceGradients = try XCTUnwrap(reference["gradients"] as? [String: [Double]])
+            let model = try TrainableModel(config: config, tensors: tensors)
+            var ours: [Int: [Float]] = [:]
+            let loss = model.lossAndGradients(inputs: inputs, targets: targets) { ours[$0] = Array($1) }
+            XCTAssertEqual(loss, try XCTUnwrap(reference["loss"] as? Double), accuracy: 1e-5)
+            for (index, tensor) in tensors.enumerated() {
+                let expected = try XCTUnwrap(referenceGradients[tensor.name], "PyTorch has no parameter \(tensor.name)")
+                for (a, b) in zip(ours[index]!, expected) { XCTAssertEqual(Double(a), b, accuracy: 1e-5 + 1e-4 * abs(b), "\(tensor.name) kv \(kvHeads) tied \(tied)") }
+            }
+        }
+    }
+
     func testGradientScaleScalesEveryGradient() throws {
         let config = tinyConfig(kvHeads: 1)
         let model = try TrainableModel(config: config, tensors: randomTensors(config, tied: false, seed: 2))
