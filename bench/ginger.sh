@@ -43,8 +43,8 @@ import json, statistics
 r = [json.loads(l) for l in open('$1')]
 last = [x for x in r if 'val_loss' in x][-1]
 acc = '%.1f%%' % (100 * last['val_accuracy']) if 'val_accuracy' in last else '-'
-ms = statistics.median(1000 * (b['seconds'] - a['seconds']) for a, b in zip(r, r[1:]))
-print('| %.4f | %.4f | %s | %d | %.1f |' % (statistics.mean(x['loss'] for x in r[-20:]), last['val_loss'], acc, r[-1]['optimizer_state_bytes'], ms))"
+ms = 1000 * (r[-1]['seconds'] - r[0]['seconds']) / (len(r) - 1)
+print('| %.4f | %.4f | %s | %d | %.2f |' % (statistics.mean(x['loss'] for x in r[-20:]), last['val_loss'], acc, r[-1]['optimizer_state_bytes'], ms))"
 }
 
 echo "## MLP classifier (hidden 128, batch 64, $MLP_STEPS steps, 1 thread)"
