@@ -9,24 +9,17 @@ BIN=${BIN:-.build/release}
 PY=${PYTHON:-python3}
 OUT=bench-out/train
 STEPS=${1:-2000}
-corpus=$OUT/corpus.txt
-common=(--config small --data "$corpus" --steps "$STEPS" --batch 8 --ctx 128 --seed 7 --eval-every 100 -T 2 -q -f)
-run() {
-    local name=$1; shift
-    [ -f "$OUT/$name.jsonl" ] && [ "$(wc -l < "$OUT/$name.jsonl")" -ge "$STEPS" ] && return 0
-    "$BIN/floratrain" "${common[@]}" "$@" --log "$OUT/$name.jsonl" --tsv "$OUT/$name.tsv" -o "$OUT/$name.safetensors"
-}
-val() { $PY -c "import json,sys; print(next((f\"{json.loads(l)['val_loss']:.3f}\" for l in open('$1') if json.loads(l)['step'] == $2 and 'val_loss' in json.loads(l)), '-'))"; }
-field() { $PY -c "import json; r = [json.loads(l) for l in open('$1')]; print(r[-1]['$2'])"; }
+source bench/train-lib.sh
 
 echo "## Beyond the reference: compressed momentum at about Flora rank 16's memory ($STEPS steps, lr 1e-2)"
 run flora-r16-orthogonal --optim flora --rank 16 --kappa 100 --projection orthogonal --lr 1e-2
+run flora-r16-subspace --optim flora --rank 16 --kappa 100 --projection subspace --lr 1e-2
 run flora-r16-kappa1000 --optim flora --rank 16 --kappa 1000 --lr 1e-2
 run flora-r16-orthogonal-all --optim flora --rank 16 --kappa 100 --projection orthogonal --flora-all-matrices --lr 1e-2
-echo "| run | val @$STEPS | state bytes |"
-echo "|---|---|---|"
-for name in adafactor flora-r16 flora-r16-orthogonal flora-r16-kappa1000 flora-r16-orthogonal-all; do
-    echo "| $name | $(val "$OUT/$name.jsonl" "$STEPS") | $(field "$OUT/$name.jsonl" optimizer_state_bytes) |"
+echo "| run | val @$STEPS | train loss (last 50) | state bytes |"
+echo "|---|---|---|---|"
+for name in adafactor flora-r16 flora-r16-orthogonal flora-r16-subspace flora-r16-kappa1000 flora-r16-orthogonal-all; do
+    echo "| $name | $(val "$OUT/$name.jsonl" "$STEPS") | $(train "$OUT/$name.jsonl") | $(field "$OUT/$name.jsonl" optimizer_state_bytes) |"
 done
 
 echo

@@ -4,10 +4,12 @@ import Kernels
 /// being stored. It acts on the smaller side: for n < m, A is r x n and DOWN(X) = A X (r x m),
 /// UP(C) = A^T C; otherwise A is m x r and DOWN(X) = X A (n x r), UP(C) = C A^T. Gaussian entries
 /// N(0, 1/r) make E[A^T A] = I (or E[A A^T] = I); the orthogonal kind has orthonormal directions scaled
-/// by sqrt(side / r), which keeps that expectation and makes A^T A = I exactly at full rank.
+/// by sqrt(side / r), which keeps that expectation and makes A^T A = I exactly at full rank. The subspace
+/// kind has orthonormal directions unscaled: UP(DOWN(x)) is x's projection on a random r-dimensional
+/// subspace (biased towards 0 by r / side, but never amplified), as GaLore's projector is.
 public struct RandomProjection {
     public enum Kind: String, Sendable, CaseIterable {
-        case gaussian, orthogonal
+        case gaussian, orthogonal, subspace
     }
 
     public let rank: Int, rows: Int, columns: Int
@@ -32,6 +34,9 @@ public struct RandomProjection {
         case .orthogonal:
             Self.orthonormalise(&directions, count: rank, length: side)
             scale = (Float(side) / Float(rank)).squareRoot()
+        case .subspace:
+            Self.orthonormalise(&directions, count: rank, length: side)
+            scale = 1
         }
         for i in directions.indices { directions[i] *= scale }
         // Left: rows of A are the directions. Right: columns of A are.

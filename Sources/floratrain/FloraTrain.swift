@@ -24,7 +24,7 @@ struct FloraTrain: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Rank of Flora's momentum projection, or of GaLore's.", valueName: "R")) var rank = 16
     @Option(name: .long, help: ArgumentHelp("Steps between resampling Flora's projection.", valueName: "K")) var kappa = 100
-    @Option(name: .long, help: ArgumentHelp("Flora's projections: gaussian (the paper's) or orthogonal.", valueName: "KIND"))
+    @Option(name: .long, help: ArgumentHelp("Flora's projections: gaussian (the paper's), orthogonal (orthonormal, scaled to be unbiased) or subspace (orthonormal, unscaled).", valueName: "KIND"))
     var projection: RandomProjection.Kind = .gaussian
     @Flag(name: .long, help: "Flora: compress the momentum of every matrix at least --rank wide, embeddings and head included (the reference leaves matrices with sides more than 4x apart out).")
     var floraAllMatrices = false

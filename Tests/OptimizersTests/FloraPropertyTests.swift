@@ -45,14 +45,16 @@ final class FloraPropertyTests: XCTestCase {
     /// resamples (kappa = 2) too.
     func testProperty2OrthogonalFullRankFloraIsAdafactorWithMomentum() {
         let square = [[12, 20], [20, 12]]
-        var settings = Adafactor.Settings(beta1: 0.9, rank: 12, kappa: 2)
-        settings.projection = .orthogonal
-        let flora = Adafactor(shapes: square, settings: settings)
-        XCTAssertTrue(flora.isCompressed(0) && flora.isCompressed(1))
-        let a = trajectory(flora, shapes: square, steps: 7)
         let b = trajectory(Adafactor(shapes: square, settings: .init(beta1: 0.9)), shapes: square, steps: 7)
-        for (x, y) in zip(a, b) {
-            for (u, v) in zip(x, y) { XCTAssertEqual(u, v, accuracy: 2e-5) }
+        for kind in [RandomProjection.Kind.orthogonal, .subspace] {
+            var settings = Adafactor.Settings(beta1: 0.9, rank: 12, kappa: 2)
+            settings.projection = kind
+            let flora = Adafactor(shapes: square, settings: settings)
+            XCTAssertTrue(flora.isCompressed(0) && flora.isCompressed(1))
+            let a = trajectory(flora, shapes: square, steps: 7)
+            for (x, y) in zip(a, b) {
+                for (u, v) in zip(x, y) { XCTAssertEqual(u, v, accuracy: 2e-5, "\(kind)") }
+            }
         }
         // Gaussian projections at the same rank differ (equal only in expectation).
         let gaussian = trajectory(Adafactor(shapes: square, settings: .init(beta1: 0.9, rank: 12, kappa: 2)), shapes: square, steps: 7)
