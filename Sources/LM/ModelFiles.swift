@@ -30,30 +30,33 @@ public struct ModelFiles {
     /// The configuration of the model `checkpoint`, opened from `path`.
     public static func config(of checkpoint: Checkpoint, path: String) throws -> LlamaConfig {
         if let header = checkpoint.ggufHeader { return try LlamaConfig(gguf: header, name: checkpoint.name) }
-        if let text = metadata(checkpoint, configKey) {
-            let name = "\(checkpoint.name): __metadata__.\(configKey)"
-            return try LlamaConfig(huggingFace: try parseJSON(Array(text.utf8), name: name), name: name)
+        return try json(checkpoint, path: path, key: configKey, file: "config.json", what: "model configuration") {
+            try LlamaConfig(huggingFace: $0, name: $1)
         }
-        let file = directory(of: path) + "/config.json"
-        guard access(file, R_OK) == 0 else {
-            throw CheckpointError(file: checkpoint.name, "has no model configuration: no __metadata__.\(configKey) and no \(file)")
-        }
-        return try LlamaConfig(huggingFace: try parseJSON(try InputSource.open(file).readAll(), name: file), name: file)
     }
 
     /// The tokenizer of the model `checkpoint`, opened from `path`.
     public static func tokenizer(of checkpoint: Checkpoint, path: String) throws -> Tokenizer {
         if let header = checkpoint.ggufHeader { return try BPETokenizer(gguf: header, name: checkpoint.name) }
-        if let stored = metadata(checkpoint, tokenizerKey) {
-            if stored == "byte" { return ByteTokenizer() }
-            let name = "\(checkpoint.name): __metadata__.\(tokenizerKey)"
-            return try BPETokenizer(huggingFace: try parseJSON(Array(stored.utf8), name: name), name: name)
+        if metadata(checkpoint, tokenizerKey) == "byte" { return ByteTokenizer() }
+        return try json(checkpoint, path: path, key: tokenizerKey, file: "tokenizer.json", what: "tokenizer") {
+            try BPETokenizer(huggingFace: $0, name: $1)
         }
-        let file = directory(of: path) + "/tokenizer.json"
-        guard access(file, R_OK) == 0 else {
-            throw CheckpointError(file: checkpoint.name, "has no tokenizer: no __metadata__.\(tokenizerKey) and no \(file)")
+    }
+
+    /// Reads the JSON stored in `__metadata__[key]`, else in `file` beside the checkpoint, and makes `T`
+    /// from it (`make` gets the JSON and a name for errors).
+    private static func json<T>(_ checkpoint: Checkpoint, path: String, key: String, file: String, what: String,
+                                _ make: (JSONValue, String) throws -> T) throws -> T {
+        if let text = metadata(checkpoint, key) {
+            let name = "\(checkpoint.name): __metadata__.\(key)"
+            return try make(try parseJSON(Array(text.utf8), name: name), name)
         }
-        return try BPETokenizer(huggingFace: try parseJSON(try InputSource.open(file).readAll(), name: file), name: file)
+        let beside = directory(of: path) + "/" + file
+        guard access(beside, R_OK) == 0 else {
+            throw CheckpointError(file: checkpoint.name, "has no \(what): no __metadata__.\(key) and no \(beside)")
+        }
+        return try make(try parseJSON(try InputSource.open(beside).readAll(), name: beside), beside)
     }
 
     /// The engine over this model.
