@@ -12,20 +12,24 @@ public final class ParameterStore {
     private var dense: [UnsafeMutableBufferPointer<Float>]
     private var packed: [[UInt8]]
 
-    public init(_ tensors: [FloatTensor], compressed: Bool) {
-        names = tensors.map(\.name)
-        shapes = tensors.map(\.shape)
+    /// Takes the tensors over: each one's values are released as soon as they are stored, so that the
+    /// model is never held twice (callers pass them with `consume`).
+    public init(_ tensors: consuming [FloatTensor], compressed: Bool) {
+        var owned = tensors
+        names = owned.map(\.name)
+        shapes = owned.map(\.shape)
         isCompressed = compressed
         dense = []
         packed = []
-        for tensor in tensors {
+        for i in owned.indices {
             if compressed {
-                packed.append(tensor.values.withUnsafeBytes { FloatChunkCodec.encode($0, layout: .float32) })
+                packed.append(Self.compact(owned[i].values.withUnsafeBytes { FloatChunkCodec.encode($0, layout: .float32) }))
             } else {
-                let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: tensor.values.count)
-                _ = buffer.initialize(from: tensor.values)
+                let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: owned[i].values.count)
+                _ = buffer.initialize(from: owned[i].values)
                 dense.append(buffer)
             }
+            owned[i].values = []
         }
     }
 
@@ -56,12 +60,23 @@ public final class ParameterStore {
         let buffer = expand(index)
         defer { buffer.deallocate() }
         try body(buffer)
-        packed[index] = FloatChunkCodec.encode(UnsafeRawBufferPointer(buffer), layout: .float32)
+        packed[index] = Self.compact(FloatChunkCodec.encode(UnsafeRawBufferPointer(buffer), layout: .float32))
     }
 
     /// Every tensor, expanded, for saving.
     public func tensors() -> [FloatTensor] {
         (0..<count).map { i in withValues([i]) { FloatTensor(name: names[i], shape: shapes[i], values: Array(UnsafeBufferPointer(start: $0[0], count: elementCount(i)))) } }
+    }
+
+    /// A copy without the spare capacity an encoder's growing output keeps (up to as much again as its
+    /// contents): kept for the whole run, that spare capacity cost more than compression saved.
+    private static func compact(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.withUnsafeBufferPointer { source in
+            [UInt8](unsafeUninitializedCapacity: source.count) { out, count in
+                _ = out.initialize(fromContentsOf: source)
+                count = source.count
+            }
+        }
     }
 
     private func expand(_ index: Int) -> UnsafeMutableBufferPointer<Float> {

@@ -14,7 +14,7 @@ public final class TrainableModel {
     private var workspace: TrainingWorkspace?
 
     /// A model over `tensors` (in `canonicalNames` order); `compressed` holds them NeuZip-compressed.
-    public init(config: LlamaConfig, tensors: [FloatTensor], compressWeights: Bool = false) throws {
+    public init(config: LlamaConfig, tensors: consuming [FloatTensor], compressWeights: Bool = false) throws {
         var config = config
         config.ropeStyle = .rotateHalf
         let tied = tensors.count == Self.canonicalNames(config, tied: true).count
@@ -27,7 +27,7 @@ public final class TrainableModel {
         }
         self.config = config
         tiedOutput = tied
-        weights = ParameterStore(tensors, compressed: compressWeights)
+        weights = ParameterStore(consume tensors, compressed: compressWeights)
     }
 
     /// Tensor names in the model's order (Hugging Face naming).

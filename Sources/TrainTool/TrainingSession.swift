@@ -49,7 +49,8 @@ public struct TrainingSession {
             throw ValidationError("--resume continues the model in the state file: it excludes --init and --config")
         }
         Gemm.setThreads(run.resolvedThreads)
-        let config: LlamaConfig, tensors: [FloatTensor], tokenizer: Tokenizer
+        let config: LlamaConfig, tokenizer: Tokenizer
+        var tensors: [FloatTensor]
         var resumed: TrainingCheckpoint.Resumed?
         if let source = output.resume ?? model.initial {
             let files = try ModelFiles.open(source)
@@ -62,7 +63,8 @@ public struct TrainingSession {
             tokenizer = ByteTokenizer()
             tensors = TrainableModel.initialTensors(config, tied: model.tied, seed: data.seed)
         }
-        let network = try TrainableModel(config: config, tensors: tensors, compressWeights: model.compressWeights)
+        let parameters = tensors.reduce(0) { $0 + $1.values.count }
+        let network = try TrainableModel(config: config, tensors: consume tensors, compressWeights: model.compressWeights)
         let corpus = try TextCorpus(files: data.data, tokenizer: tokenizer)
         guard corpus.training.count > data.ctx + 1 else {
             throw CheckpointError(file: data.data.joined(separator: ", "), "\(corpus.training.count) training tokens: fewer than one window of --ctx \(data.ctx)")
@@ -70,7 +72,7 @@ public struct TrainingSession {
         let source = TextBatches(corpus: corpus, sequences: data.batch, length: data.ctx, seed: data.seed)
         if run.verbose {
             ToolRunner.writeError("\(tool): \(config.layers) layers, dim \(config.dim), \(config.heads) heads, vocab \(config.vocab), "
-                                  + "\(tensors.reduce(0) { $0 + $1.values.count }) parameters; \(corpus.training.count) training and "
+                                  + "\(parameters) parameters; \(corpus.training.count) training and "
                                   + "\(corpus.validation.count) validation tokens")
         }
         try loop(network: network, source: source, choice: choice, identity: [("task", "lm"), ("ctx", "\(data.ctx)")], resumed: resumed,
