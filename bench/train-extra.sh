@@ -5,11 +5,7 @@
 # Usage: bench/train-extra.sh [STEPS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=${BIN:-.build/release}
-PY=${PYTHON:-python3}
-OUT=bench-out/train
-STEPS=${1:-2000}
-source bench/train-lib.sh
+source bench/train-lib.sh "$@"
 
 echo "## Beyond the reference: compressed momentum at about Flora rank 16's memory ($STEPS steps, lr 1e-2)"
 run flora-r16-orthogonal --optim flora --rank 16 --kappa 100 --projection orthogonal --lr 1e-2

@@ -1,5 +1,10 @@
-# Shared by bench/train.sh and bench/train-extra.sh (sourced): the Flora reference's setup and helpers
-# over the JSON-lines logs. Expects BIN, PY, OUT and STEPS.
+# Shared by bench/train.sh and bench/train-extra.sh (sourced with their arguments: [STEPS]): the Flora
+# reference's setup and helpers over the JSON-lines logs.
+BIN=${BIN:-.build/release}
+PY=${PYTHON:-python3}
+OUT=bench-out/train
+STEPS=${1:-2000}
+mkdir -p "$OUT"
 corpus=$OUT/corpus.txt
 common=(--config small --data "$corpus" --steps "$STEPS" --batch 8 --ctx 128 --seed 7 --eval-every 100 -T 2 -q -f)
 

@@ -6,12 +6,7 @@
 # Usage: bench/train.sh [STEPS]   (STEPS: 2000 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=${BIN:-.build/release}
-PY=${PYTHON:-python3}
-OUT=bench-out/train
-STEPS=${1:-2000}
-mkdir -p "$OUT"
-source bench/train-lib.sh
+source bench/train-lib.sh "$@"
 
 if [ -d /usr/share/doc/git/RelNotes ]; then
     find /usr/share/doc/git/RelNotes -name '2.*.txt' | sort -V | xargs cat 2>/dev/null | head -c 600000 > "$corpus" || true

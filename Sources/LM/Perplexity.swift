@@ -32,12 +32,16 @@ public struct Perplexity: Sendable {
     /// each of those positions but the last predicts the next token.
     public mutating func add(window tokens: [Int32], logits: UnsafeBufferPointer<Float>, vocab: Int) {
         let first = Self.firstScored(count: tokens.count)
+        // One scratch row for the exponentials, reused for every position.
+        var exponentials = [Float](repeating: 0, count: vocab)
         for position in first..<(tokens.count - 1) {
             let row = (position - first) * vocab
             var peak = -Float.infinity
             for j in 0..<vocab { peak = max(peak, logits[row + j]) }
-            var exponentials = [Float](logits[row..<(row + vocab)])
-            let total = exponentials.withUnsafeMutableBufferPointer { VectorMath.exponentiate($0.baseAddress!, count: vocab, shift: peak) }
+            let total = exponentials.withUnsafeMutableBufferPointer { scratch in
+                _ = scratch.update(fromContentsOf: logits[row..<(row + vocab)])
+                return VectorMath.exponentiate(scratch.baseAddress!, count: vocab, shift: peak)
+            }
             let target = Int(tokens[position + 1])
             let nll = -(Double(logits[row + target] - peak) - log(total))
             sum += nll

@@ -44,9 +44,14 @@ public struct ModelOptions: ParsableArguments {
                            contextLength: 2048, ropeStyle: .rotateHalf)
     }
 
+    /// Whether a shape option was given.
+    private var givesShape: Bool { dim != nil || layers != nil || heads != nil || kvHeads != nil || ffn != nil || tied }
+
+    /// True when no language-model option was given at all.
+    public var describesNoModel: Bool { initial == nil && config == nil && !givesShape && !compressWeights }
+
     public func validate() throws {
-        let explicit = dim != nil || layers != nil || heads != nil || kvHeads != nil || ffn != nil || tied
-        if initial != nil && (config != nil || explicit) { throw ValidationError("--init excludes --config and the shape options") }
+        if initial != nil && (config != nil || givesShape) { throw ValidationError("--init excludes --config and the shape options") }
     }
 }
 

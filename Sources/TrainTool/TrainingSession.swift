@@ -75,7 +75,8 @@ public struct TrainingSession {
                                   + "\(parameters) parameters; \(corpus.training.count) training and "
                                   + "\(corpus.validation.count) validation tokens")
         }
-        try loop(network: network, source: source, choice: choice, identity: [("task", "lm"), ("ctx", "\(data.ctx)")], resumed: resumed,
+        try loop(network: network, source: source, choice: choice, identity: [("task", "lm"), ("ctx", "\(data.ctx)")],
+                 itemsPerRow: (data.ctx, "tokens"), resumed: resumed,
                  metadata: TrainingCheckpoint.languageModelMetadata(network, tokenizer: tokenizer), accuracy: nil)
     }
 
@@ -83,6 +84,9 @@ public struct TrainingSession {
     public func trainClassifier(_ choice: OptimizerChoice, hidden: [Int], label: String?) throws {
         Gemm.setThreads(run.resolvedThreads)
         guard data.data.count == 1 else { throw ValidationError("--task classify takes one CSV file in --data") }
+        guard model.describesNoModel else {
+            throw ValidationError("--task classify builds its MLP from --hidden: the language-model options (--init, --config, shape, --compress-weights) do not apply")
+        }
         let table = try TabularData(path: data.data[0], label: label, batchSize: data.batch, seed: data.seed)
         let sizes = [table.featureCount] + hidden + [table.classes.count]
         var tensors = MLPClassifier.initialTensors(sizes, seed: data.seed)
@@ -108,14 +112,16 @@ public struct TrainingSession {
                                   + "\(table.heldOut.rows) held-out rows, classes \(table.classes.joined(separator: ", "))")
         }
         try loop(network: network, source: table, choice: choice,
-                 identity: [("task", "classify"), ("hidden", hidden.map(String.init).joined(separator: ","))], resumed: resumed,
+                 identity: [("task", "classify"), ("hidden", hidden.map(String.init).joined(separator: ","))],
+                 itemsPerRow: (1, "rows"), resumed: resumed,
                  metadata: [("classifier", description)], accuracy: { network.accuracy(table.heldOut) })
     }
 
     /// The loop both tasks share: optimizer (restored when resuming), outputs, logs, states, signals.
+    /// `itemsPerRow` is what one batch row counts for in the throughput (tokens of a window, or one row).
     private func loop<Network: TrainableNetwork, Source: BatchSource>(
         network: Network, source: Source, choice: OptimizerChoice, identity taskIdentity: [(String, String)],
-        resumed: TrainingCheckpoint.Resumed?, metadata: [(key: String, value: String)], accuracy: (() -> Double)?
+        itemsPerRow: (count: Int, unit: String), resumed: TrainingCheckpoint.Resumed?, metadata: [(key: String, value: String)], accuracy: (() -> Double)?
     ) throws where Source.Batch == Network.Batch {
         let shapes = network.weights.shapes
         // The run's identity: what must not change across a resume.
@@ -164,7 +170,7 @@ public struct TrainingSession {
         let progress = Progress(label: tool, total: data.steps, enabled: run.showsProgress) { "step \($0)" }
         ToolRunner.deferInterruptions()
         let started = DispatchTime.now().uptimeNanoseconds
-        let tokensPerStep = data.batch * data.accum * (taskIdentity.first?.1 == "lm" ? data.ctx : 1)
+        let itemsPerStep = data.batch * data.accum * itemsPerRow.count
         while trainer.step < data.steps {
             let stepStart = DispatchTime.now().uptimeNanoseconds
             let rate = schedule.rate(at: trainer.step)
@@ -173,7 +179,7 @@ public struct TrainingSession {
             let step = trainer.step
             let evaluate = step == data.steps || (data.evalEvery > 0 && step % data.evalEvery == 0)
             var metrics = StepMetrics(step: step, loss: loss, validationLoss: evaluate ? trainer.validationLoss() : nil, learningRate: rate,
-                                      tokensPerSecond: Double(tokensPerStep) / stepSeconds,
+                                      tokensPerSecond: Double(itemsPerStep) / stepSeconds,
                                       optimizerStateBytes: optimizer.stateBytes + (accumulator?.stateBytes ?? 0),
                                       peakRSSBytes: StepMetrics.peakRSS,
                                       seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
@@ -188,7 +194,7 @@ public struct TrainingSession {
             if run.verbose || (evaluate && !run.quiet && !run.showsProgress) {
                 ToolRunner.writeError("step \(step) loss \(Format.fixed(loss, 4))" + (metrics.validationLoss.map { " val \(Format.fixed($0, 4))" } ?? "")
                                       + (metrics.validationAccuracy.map { " accuracy \(Format.fixed(100 * $0, 2))%" } ?? "")
-                                      + " lr \(rate) \(Format.fixed(metrics.tokensPerSecond, 0)) \(tokensPerStep == data.batch * data.accum ? "rows" : "tokens")/s")
+                                      + " lr \(rate) \(Format.fixed(metrics.tokensPerSecond, 0)) \(itemsPerRow.unit)/s")
             }
             if let every = output.saveEvery, step % every == 0 || step == data.steps { try saveState() }
             if let signal = ToolRunner.interruptedBy {

@@ -83,5 +83,8 @@ final class GingerOptTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("m.safetensors")))
         let usage = try TestSupport.run(gingeropt, ["--data", bad, "-o", path("m"), "--lambda", "0"])
         XCTAssertEqual(usage.status, 2)
+        let mixed = try TestSupport.run(gingeropt, ["--task", "classify", "--config", "small", "--data", bad, "-o", path("m")])
+        XCTAssertEqual(mixed.status, 2)
+        XCTAssertTrue(mixed.stderr.hasPrefix("gingeropt: --task classify builds its MLP from --hidden"), mixed.stderr)
     }
 }
