@@ -35,6 +35,7 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["Kernels", "NeuZip"]),
         .target(name: "LM", dependencies: ["Checkpoint", "Kernels", "NeuZip"]),
         .target(name: "Optimizers", dependencies: ["Checkpoint", "Kernels"]),
+        .target(name: "Quantization", dependencies: ["Checkpoint", "Kernels"]),
         .target(name: "Training", dependencies: ["LM", "Optimizers", "Checkpoint", "Kernels"]),
         .target(name: "ToolSupport", dependencies: [
             "Checkpoint", "Kernels",
@@ -60,6 +61,7 @@ let package = Package(
         .target(name: "FuzzTargets", dependencies: ["Checkpoint", "NeuZip"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "Checkpoint", "Kernels", "TestSupport"], exclude: ["Python"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "NeuZipTests", dependencies: ["NeuZip", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Optimizers", "Kernels", "Checkpoint", "TestSupport"]),

@@ -2,7 +2,7 @@ import Kernels
 
 /// Dequantisation of ggml's block types to Float, bit-exact with ggml and gguf-py: the same float32
 /// operations in the same order (scale products first, then q * scale, then the offset).
-enum BlockDequantizer {
+public enum BlockDequantizer {
     static func dequantize(_ type: TensorType, _ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>, blocks: Int) {
         let blockBytes = type.blockBytes
         let blockElements = type.blockElements
@@ -20,6 +20,7 @@ enum BlockDequantizer {
             case .q4K: kQuant(block, y, fifthBits: false)
             case .q5K: kQuant(block, y, fifthBits: true)
             case .q6K: q6K(block, y)
+            case .iq4NL: iq4NL(block, y)
             default: preconditionFailure("\(type) is not a block type")
             }
         }
@@ -44,6 +45,18 @@ enum BlockDequantizer {
             let q = block[4 + j]
             y[j] = d * Float(q & 15) + m
             y[j + 16] = d * Float(q >> 4) + m
+        }
+    }
+
+    /// IQ4_NL's sixteen levels (ggml's kvalues_iq4nl), denser near zero where weights are.
+    public static let iq4NLLevels: [Int8] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113]
+
+    private static func iq4NL(_ block: UnsafeRawBufferPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = half(block, 0)
+        for j in 0..<16 {
+            let q = block[2 + j]
+            y[j] = d * Float(iq4NLLevels[Int(q & 15)])
+            y[j + 16] = d * Float(iq4NLLevels[Int(q >> 4)])
         }
     }
 

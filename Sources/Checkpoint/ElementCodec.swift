@@ -28,7 +28,7 @@ public enum ElementCodec {
         case .u32: for i in 0..<n { out[i] = Float(bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)) }
         case .i64: for i in 0..<n { out[i] = Float(bytes.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)) }
         case .u64: for i in 0..<n { out[i] = Float(bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)) }
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2K, .q3K, .q4K, .q5K, .q6K:
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2K, .q3K, .q4K, .q5K, .q6K, .iq4NL:
             BlockDequantizer.dequantize(type, bytes, into: out, blocks: n / type.blockElements)
         case .otherGGML:
             throw FormatError("decoding \(type) is not supported")

@@ -4,13 +4,15 @@ public enum TensorType: Hashable, Sendable, CustomStringConvertible {
     case f64, f32, f16, bf16, f8e4m3, f8e5m2
     case i8, i16, i32, i64, u8, u16, u32, u64, bool
     case q4_0, q4_1, q5_0, q5_1, q8_0, q2K, q3K, q4K, q5K, q6K
+    /// ggml's IQ4_NL: blocks of 32 four-bit indices into a fixed non-uniform table, one F16 scale.
+    case iq4NL
     /// A ggml type we can list and copy but not decode (IQ*, TQ*, Q8_1, Q8_K, MXFP4, ...).
     case otherGGML(UInt32)
 
     /// Elements per block.
     public var blockElements: Int {
         switch self {
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return 32
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4NL: return 32
         case .q2K, .q3K, .q4K, .q5K, .q6K: return 256
         case .otherGGML(let id): return Self.otherGGMLSizes[id]?.elements ?? 1
         default: return 1
@@ -24,7 +26,7 @@ public enum TensorType: Hashable, Sendable, CustomStringConvertible {
         case .f32, .i32, .u32: return 4
         case .f16, .bf16, .i16, .u16: return 2
         case .f8e4m3, .f8e5m2, .i8, .u8, .bool: return 1
-        case .q4_0: return 18
+        case .q4_0, .iq4NL: return 18
         case .q4_1: return 20
         case .q5_0: return 22
         case .q5_1: return 24
@@ -91,7 +93,7 @@ public enum TensorType: Hashable, Sendable, CustomStringConvertible {
 
     private static let ggmlIDs: [(TensorType, UInt32)] = [
         (.f32, 0), (.f16, 1), (.q4_0, 2), (.q4_1, 3), (.q5_0, 6), (.q5_1, 7), (.q8_0, 8),
-        (.q2K, 10), (.q3K, 11), (.q4K, 12), (.q5K, 13), (.q6K, 14),
+        (.q2K, 10), (.q3K, 11), (.q4K, 12), (.q5K, 13), (.q6K, 14), (.iq4NL, 20),
         (.i8, 24), (.i16, 25), (.i32, 26), (.i64, 27), (.f64, 28), (.bf16, 30),
     ]
 
@@ -99,7 +101,7 @@ public enum TensorType: Hashable, Sendable, CustomStringConvertible {
     /// ggml's type traits).
     private static let otherGGMLSizes: [UInt32: (name: String, elements: Int, bytes: Int)] = [
         9: ("Q8_1", 32, 36), 15: ("Q8_K", 256, 292), 16: ("IQ2_XXS", 256, 66), 17: ("IQ2_XS", 256, 74),
-        18: ("IQ3_XXS", 256, 98), 19: ("IQ1_S", 256, 50), 20: ("IQ4_NL", 32, 18), 21: ("IQ3_S", 256, 110),
+        18: ("IQ3_XXS", 256, 98), 19: ("IQ1_S", 256, 50), 21: ("IQ3_S", 256, 110),
         22: ("IQ2_S", 256, 82), 23: ("IQ4_XS", 256, 136), 29: ("IQ1_M", 256, 56), 34: ("TQ1_0", 256, 54),
         35: ("TQ2_0", 256, 66), 39: ("MXFP4", 32, 17),
     ]
@@ -134,6 +136,7 @@ public enum TensorType: Hashable, Sendable, CustomStringConvertible {
         case .q4K: return "Q4_K"
         case .q5K: return "Q5_K"
         case .q6K: return "Q6_K"
+        case .iq4NL: return "IQ4_NL"
         case .otherGGML(let id): return Self.otherGGMLSizes[id]?.name ?? "ggml type \(id)"
         default: return safetensorsName ?? "?"
         }

@@ -39,4 +39,23 @@ public enum Lapack {
         // Column-major eigenvectors (column i) read row-major are row i.
         return info == 0 ? (values, matrix) : nil
     }
+
+    /// The upper-triangular U with U^T U = A^-1 for a symmetric positive-definite n x n matrix A
+    /// (row-major): what GPTQ propagates quantization errors with. Nil if A is not positive definite.
+    public static func upperCholeskyOfInverse(_ a: [Double], size n: Int) -> [Double]? {
+        // Symmetric matrices read the same in both orders; a column-major lower factor L read
+        // row-major is L^T, the upper factor.
+        var matrix = a
+        var order = Int32(n), lda = Int32(max(1, n)), info: Int32 = 0
+        var lower = Int8(UInt8(ascii: "L"))
+        dpotrf_(&lower, &order, &matrix, &lda, &info)
+        guard info == 0 else { return nil }
+        dpotri_(&lower, &order, &matrix, &lda, &info)
+        guard info == 0 else { return nil }
+        dpotrf_(&lower, &order, &matrix, &lda, &info)
+        guard info == 0 else { return nil }
+        // Only the lower triangle (column-major) is the factor; clear the rest (the upper's other half).
+        for row in 0..<n { for column in 0..<row { matrix[row * n + column] = 0 } }
+        return matrix
+    }
 }
