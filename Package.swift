@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "floratrain", targets: ["floratrain"]),
         .executable(name: "gingeropt", targets: ["gingeropt"]),
         .executable(name: "nzip", targets: ["nzip"]),
+        .executable(name: "invarq", targets: ["invarq"]),
         .executable(name: "nunzip", targets: ["nunzip"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
         .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
@@ -35,7 +36,7 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["Kernels", "NeuZip"]),
         .target(name: "LM", dependencies: ["Checkpoint", "Kernels", "NeuZip"]),
         .target(name: "Optimizers", dependencies: ["Checkpoint", "Kernels"]),
-        .target(name: "Quantization", dependencies: ["Checkpoint", "Kernels"]),
+        .target(name: "Quantization", dependencies: ["LM", "Checkpoint", "Kernels"]),
         .target(name: "Training", dependencies: ["LM", "Optimizers", "Checkpoint", "Kernels"]),
         .target(name: "ToolSupport", dependencies: [
             "Checkpoint", "Kernels",
@@ -55,6 +56,8 @@ let package = Package(
                                                             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "mstat", dependencies: ["ToolSupport", "Checkpoint", "Kernels", "LM"]),
         .executableTarget(name: "nzip", dependencies: ["NZTool"]),
+        .executableTarget(name: "invarq", dependencies: ["Quantization", "LM", "Checkpoint", "Kernels", "ToolSupport",
+                                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "nunzip", dependencies: ["NZTool", "ToolSupport"]),
         .executableTarget(name: "neuzip-bench", dependencies: ["Checkpoint", "Kernels"]),
         // Fuzzing entry points, shared by Fuzz/ (libFuzzer) and the regression tests.
@@ -68,6 +71,6 @@ let package = Package(
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Kernels", "Checkpoint", "TestSupport"]),
         .testTarget(name: "LMTests", dependencies: ["LM", "Checkpoint", "Kernels", "TestSupport"], exclude: ["Python", "Fixtures"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport", "FuzzTargets"], exclude: ["Python", "FuzzRegressions"]),
-        .testTarget(name: "ToolTests", dependencies: ["Checkpoint", "TestSupport", "mstat", "nzip", "nunzip", "floratrain", "gingeropt"]),
+        .testTarget(name: "ToolTests", dependencies: ["Checkpoint", "TestSupport", "mstat", "nzip", "nunzip", "floratrain", "gingeropt", "invarq"]),
     ]
 )

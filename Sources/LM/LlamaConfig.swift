@@ -87,8 +87,9 @@ public struct LlamaConfig: Sendable, Equatable {
         try validate(name: name)
     }
 
-    /// The configuration as a Hugging Face config.json (what trainers store in `__metadata__.config`).
-    public func huggingFaceJSON(tied: Bool) -> String {
+    /// The configuration as a Hugging Face config.json (what trainers store in `__metadata__.config`),
+    /// with `extra` members appended (a quantizer's quantization_config).
+    public func huggingFaceJSON(tied: Bool, extra: [(String, JSONValue)] = []) -> String {
         let members: [(String, JSONValue)] = [
             ("architectures", .array([.string("LlamaForCausalLM")])), ("model_type", .string("llama")),
             ("hidden_size", .number(String(dim))), ("intermediate_size", .number(String(ffn))),
@@ -98,7 +99,7 @@ public struct LlamaConfig: Sendable, Equatable {
             ("max_position_embeddings", .number(String(contextLength))), ("tie_word_embeddings", .bool(tied)),
             ("hidden_act", .string("silu")), ("torch_dtype", .string("float32")),
         ]
-        return JSONWriter.string(.object(members))
+        return JSONWriter.string(.object(members + extra))
     }
 
     private func validate(name: String) throws {

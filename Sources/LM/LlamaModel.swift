@@ -27,8 +27,8 @@ public final class LlamaModel {
         self.names = names
         self.checkpoint = checkpoint
         embedding = checkpoint.index(of: names.embedding)!
-        let headIndex = checkpoint.index(of: names.output) ?? embedding
-        outputHead = try Self.matrix(checkpoint, headIndex, rows: config.vocab, columns: config.dim)
+        let head = checkpoint.index(of: names.output) != nil ? names.output : names.embedding
+        outputHead = try Self.matrix(checkpoint, head, rows: config.vocab, columns: config.dim)
     }
 
     /// A GGUF model, configured by its metadata.
@@ -39,13 +39,20 @@ public final class LlamaModel {
         try self.init(checkpoint, config: LlamaConfig(gguf: header, name: checkpoint.name))
     }
 
-    /// Tensor `index` as Float, checked to be [rows, columns] (or [columns] when rows is 1).
-    private static func matrix(_ checkpoint: Checkpoint, _ index: Int, rows: Int, columns: Int) throws -> [Float] {
-        let tensor = checkpoint.tensors[index]
-        guard tensor.elementCount == rows * columns, tensor.shape.last == columns || rows == 1 else {
-            throw CheckpointError(file: checkpoint.name, "tensor '\(tensor.name)' has shape \(tensor.shape), expected [\(rows), \(columns)]")
+    /// Weight `name` as Float (a tensor or a GPTQ layer), checked to be [rows, columns] (or [columns]
+    /// when rows is 1).
+    private static func matrix(_ checkpoint: Checkpoint, _ name: String, rows: Int, columns: Int) throws -> [Float] {
+        if let index = checkpoint.index(of: name) {
+            let tensor = checkpoint.tensors[index]
+            guard tensor.elementCount == rows * columns, tensor.shape.last == columns || rows == 1 else {
+                throw CheckpointError(file: checkpoint.name, "tensor '\(name)' has shape \(tensor.shape), expected [\(rows), \(columns)]")
+            }
         }
-        return try checkpoint.floats(of: index)
+        guard let values = try checkpoint.floats(named: name) else { throw CheckpointError(file: checkpoint.name, "tensor \(name) is missing") }
+        guard values.count == rows * columns else {
+            throw CheckpointError(file: checkpoint.name, "layer '\(name)' has \(values.count) values, expected [\(rows), \(columns)]")
+        }
+        return values
     }
 
     /// The shape [rows, columns] of a block's weight.
@@ -64,10 +71,8 @@ public final class LlamaModel {
     private func layerWeights(_ layer: Int) throws -> [LlamaTensorNames.LayerWeight: [Float]] {
         var out: [LlamaTensorNames.LayerWeight: [Float]] = [:]
         for weight in LlamaTensorNames.LayerWeight.allCases {
-            let name = names.name(weight, layer: layer)
-            guard let index = checkpoint.index(of: name) else { throw CheckpointError(file: checkpoint.name, "tensor \(name) is missing") }
             let (rows, columns) = shape(weight)
-            out[weight] = try Self.matrix(checkpoint, index, rows: rows, columns: columns)
+            out[weight] = try Self.matrix(checkpoint, names.name(weight, layer: layer), rows: rows, columns: columns)
         }
         return out
     }
@@ -151,9 +156,8 @@ public final class LlamaModel {
             }
         }
         let outputNorm = try profile.measure(\.dequantization) {
-            try checkpoint.index(of: names.outputNorm).map { try Self.matrix(checkpoint, $0, rows: 1, columns: dim) }
+            try Self.matrix(checkpoint, names.outputNorm, rows: 1, columns: dim)
         }
-        guard let outputNorm else { throw CheckpointError(file: checkpoint.name, "tensor \(names.outputNorm) is missing") }
         for s in 0..<batch.count {
             profile.measure(\.other) {
                 Layers.rmsNorm(x + (s * T + first) * dim, outputNorm, h, rows: scored, dim: dim, epsilon: c.normEpsilon)

@@ -60,6 +60,14 @@ public struct ModelFiles {
     }
 
     /// The engine over this model.
+    /// The `__metadata__` entries that make a safetensors file a self-contained model for every tool:
+    /// its config.json text and its tokenizer (a tokenizer.json text, or "byte").
+    public static func metadata(config: LlamaConfig, tied: Bool, tokenizer: Tokenizer,
+                                extraConfig: [(String, JSONValue)] = []) -> [(key: String, value: String)] {
+        let tokenizerText = (tokenizer as? BPETokenizer)?.huggingFaceJSON() ?? "byte"
+        return [(configKey, config.huggingFaceJSON(tied: tied, extra: extraConfig)), (tokenizerKey, tokenizerText)]
+    }
+
     public func model() throws -> LlamaModel { try LlamaModel(checkpoint, config: config) }
 
     private static func metadata(_ checkpoint: Checkpoint, _ key: String) -> String? {

@@ -77,11 +77,10 @@ public final class TrainableModel {
         let shapes = canonicalShapes(config, tied: tied)
         return try zip(zip(sources, canonicalNames(config, tied: tied)), shapes).map { pair, shape in
             let (source, target) = pair
-            guard let index = checkpoint.index(of: source) else { throw CheckpointError(file: checkpoint.name, "tensor \(source) is missing") }
-            guard checkpoint.tensors[index].elementCount == shape.reduce(1, *) else {
-                throw CheckpointError(file: checkpoint.name, "tensor '\(source)' has shape \(checkpoint.tensors[index].shape), expected \(shape)")
+            guard var values = try checkpoint.floats(named: source) else { throw CheckpointError(file: checkpoint.name, "tensor \(source) is missing") }
+            guard values.count == shape.reduce(1, *) else {
+                throw CheckpointError(file: checkpoint.name, "weight '\(source)' has \(values.count) values, expected shape \(shape)")
             }
-            var values = try checkpoint.floats(of: index)
             if config.ropeStyle == .adjacentPairs && (target.hasSuffix("q_proj.weight") || target.hasSuffix("k_proj.weight")) {
                 values = RopeLayout.adjacentToRotateHalf(values, rows: shape[0], columns: shape[1], headDim: config.headDim)
             }
@@ -89,9 +88,12 @@ public final class TrainableModel {
         }
     }
 
-    private func index(layer: Int, _ weight: LlamaTensorNames.LayerWeight) -> Int {
-        1 + layer * 9 + LlamaTensorNames.LayerWeight.allCases.firstIndex(of: weight)!
+    /// The position of block `layer`'s `weight` in the model's tensor order.
+    public static func tensorIndex(layer: Int, _ weight: LlamaTensorNames.LayerWeight) -> Int {
+        1 + layer * LlamaTensorNames.LayerWeight.allCases.count + LlamaTensorNames.LayerWeight.allCases.firstIndex(of: weight)!
     }
+
+    private func index(layer: Int, _ weight: LlamaTensorNames.LayerWeight) -> Int { Self.tensorIndex(layer: layer, weight) }
     private var outputNormIndex: Int { 1 + config.layers * 9 }
     private var outputIndex: Int { tiedOutput ? 0 : outputNormIndex + 1 }
 
@@ -134,6 +136,26 @@ public final class TrainableModel {
         backward(inputs, w, deliver)
         return loss
     }
+
+    /// The inputs of one block's linear layers during a forward pass (rows x features, valid during the
+    /// call only): what GPTQ's Hessians and a quantizer's cached activations are made of.
+    public struct LinearLayerInputs {
+        public let rows: Int
+        /// Input of q, k and v (the normed residual), of the attention output projection, of gate and
+        /// up (the normed residual after attention), and of down (the SwiGLU activation).
+        public let attention, attentionOutput, ffn, down: UnsafePointer<Float>
+    }
+
+    /// Runs the model on `inputs` and hands `observe` each block's linear-layer inputs in turn.
+    public func observeLinearInputs(_ inputs: [[Int32]], _ observe: (_ layer: Int, LinearLayerInputs) -> Void) {
+        let w = forward(inputs)
+        for (l, a) in w.layers.enumerated() {
+            observe(l, LinearLayerInputs(rows: w.rows, attention: a.h1, attentionOutput: a.attention, ffn: a.h2, down: a.activation))
+        }
+    }
+
+    /// Releases the forward pass's buffers (they are kept between calls of the same batch shape).
+    public func releaseWorkspace() { workspace = nil }
 
     private func flatten(_ targets: [[Int32]], _ w: TrainingWorkspace) -> UnsafePointer<Int32> {
         precondition(targets.count == w.sequences && targets.allSatisfy { $0.count == w.positions }, "targets must match inputs")

@@ -1,5 +1,6 @@
 /// The GPTQ checkpoint convention's asymmetric groups: `bits`-bit codes, per group of `groupSize`
-/// input columns an F16 scale and an integer zero point, value = scale * (q - zero). In memory a block
+/// input columns an F16 scale and an integer zero point in 1..<2^bits (the checkpoints store zero - 1),
+/// value = scale * (q - zero). In memory a block
 /// is [scale F16][zero u8][one code per byte]; `GPTQTensor` packs them into qweight/qzeros/scales.
 public struct GroupFormat: BlockFormat {
     public let bits: Int
@@ -20,7 +21,7 @@ public struct GroupFormat: BlockFormat {
     public func fit(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
         let grid = ScaleSearch.affine(x, importance, count: groupSize, levels: levels, rule: .integerZero)
         let scale = storeHalf(grid.scale, block, 0)
-        let zero = scale > 0 ? min(max((-grid.offset / scale).rounded(), 0), Float(levels - 1)) : 0
+        let zero = scale > 0 ? min(max((-grid.offset / scale).rounded(), 1), Float(levels - 1)) : 1
         block.storeBytes(of: UInt8(zero), toByteOffset: 2, as: UInt8.self)
     }
 

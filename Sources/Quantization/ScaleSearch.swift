@@ -46,7 +46,8 @@ enum ScaleSearch {
         case free
         /// Offset at most 0 (K-quants store the negated minimum as an unsigned value).
         case nonPositive
-        /// offset = -scale * zero for an integer zero point in 0..<levels (GPTQ).
+        /// offset = -scale * zero for an integer zero point in 1..<levels (GPTQ's checkpoints store
+        /// zero - 1 unsigned, so 0 cannot be written).
         case integerZero
     }
 
@@ -88,7 +89,7 @@ enum ScaleSearch {
         case .nonPositive: return QuantGrid(scale: grid.scale, offset: min(grid.offset, 0))
         case .integerZero:
             guard grid.scale > 0 else { return grid }
-            let zero = min(max((-grid.offset / grid.scale).rounded(), 0), Float(levels - 1))
+            let zero = min(max((-grid.offset / grid.scale).rounded(), 1), Float(levels - 1))
             return QuantGrid(scale: grid.scale, offset: -grid.scale * zero)
         }
     }

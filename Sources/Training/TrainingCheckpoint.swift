@@ -11,8 +11,7 @@ public enum TrainingCheckpoint {
 
     /// The metadata that makes a language model loadable: configuration and tokenizer.
     public static func languageModelMetadata(_ model: TrainableModel, tokenizer: Tokenizer) -> [(key: String, value: String)] {
-        let tokenizerText = (tokenizer as? BPETokenizer)?.huggingFaceJSON() ?? "byte"
-        return [(ModelFiles.configKey, model.config.huggingFaceJSON(tied: model.tiedOutput)), (ModelFiles.tokenizerKey, tokenizerText)]
+        ModelFiles.metadata(config: model.config, tied: model.tiedOutput, tokenizer: tokenizer)
     }
 
     /// Writes the model's `weights` with `metadata` and notes on the run (and, with `optimizer`, the

@@ -1,0 +1,83 @@
+import Foundation
+
+/// A re-parameterisation of one SwiGLU FFN, down(silu(gate x) * up x), over its hidden units:
+/// unit i of the result is unit `permutation[i]` of the original, its up row divided and its down
+/// column multiplied by exp(logScale[i]) (both exact: the FFN computes the same function), then units
+/// (2k, 2k+1) rotated by `angle[k]` in up rows and down columns (approximate: SwiGLU does not commute
+/// with rotations, so angles stay small and the search's objective pays for any change).
+///
+/// Which quantized tensors a transform can change: gate and up are quantized along their rows (each
+/// hidden unit's row on its own), so permuting or scaling units only reorders or rescales those rows
+/// (nearly the same error); down is quantized along its columns, i.e. groups of hidden units share
+/// scales, so permutation changes which units share a group and scaling changes what each group must
+/// cover. The search therefore acts mainly on down's error; rotation also changes up's rows.
+public struct FFNTransform: Sendable, Equatable {
+    public var permutation: [Int]
+    public var logScale: [Float]
+    public var angle: [Float]
+
+    /// The identity on `units` hidden units.
+    public init(units: Int) {
+        permutation = Array(0..<units)
+        logScale = [Float](repeating: 0, count: units)
+        angle = [Float](repeating: 0, count: units / 2)
+    }
+
+    public var units: Int { permutation.count }
+
+    /// gate, up [units x dim] and down [dim x units] (row-major) under the transform.
+    public func apply(gate: [Float], up: [Float], down: [Float], dim: Int) -> (gate: [Float], up: [Float], down: [Float]) {
+        let F = units
+        var newGate = [Float](repeating: 0, count: F * dim), newUp = newGate, newDown = [Float](repeating: 0, count: dim * F)
+        for i in 0..<F {
+            let source = permutation[i], scale = exp(logScale[i])
+            for c in 0..<dim {
+                newGate[i * dim + c] = gate[source * dim + c]
+                newUp[i * dim + c] = up[source * dim + c] / scale
+            }
+            for r in 0..<dim { newDown[r * F + i] = down[r * F + source] * scale }
+        }
+        for (k, theta) in angle.enumerated() where theta != 0 {
+            let (c, s) = (cos(theta), sin(theta)), a = 2 * k, b = 2 * k + 1
+            for j in 0..<dim {
+                let (x, y) = (newUp[a * dim + j], newUp[b * dim + j])
+                newUp[a * dim + j] = c * x - s * y
+                newUp[b * dim + j] = s * x + c * y
+            }
+            for r in 0..<dim {
+                let (x, y) = (newDown[r * F + a], newDown[r * F + b])
+                newDown[r * F + a] = c * x - s * y
+                newDown[r * F + b] = s * x + c * y
+            }
+        }
+        return (newGate, newUp, newDown)
+    }
+
+    /// The Hessian of down's inputs [units x units] under the transform: exact for permutation and
+    /// scaling (unit i's activation is the original's divided by exp(logScale[i])); rotations are
+    /// applied as if they were exact too.
+    public func apply(hessian h: [Float]) -> [Float] {
+        let F = units
+        var out = [Float](repeating: 0, count: F * F)
+        let inverse = logScale.map { exp(-$0) }
+        for i in 0..<F {
+            let row = permutation[i] * F
+            for j in 0..<F { out[i * F + j] = h[row + permutation[j]] * inverse[i] * inverse[j] }
+        }
+        for (k, theta) in angle.enumerated() where theta != 0 {
+            let (c, s) = (cos(theta), sin(theta)), a = 2 * k, b = 2 * k + 1
+            // H <- R H R^T: rows a, b then columns a, b.
+            for j in 0..<F {
+                let (x, y) = (out[a * F + j], out[b * F + j])
+                out[a * F + j] = c * x - s * y
+                out[b * F + j] = s * x + c * y
+            }
+            for i in 0..<F {
+                let (x, y) = (out[i * F + a], out[i * F + b])
+                out[i * F + a] = c * x - s * y
+                out[i * F + b] = s * x + c * y
+            }
+        }
+        return out
+    }
+}

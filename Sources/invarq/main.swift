@@ -1,0 +1,3 @@
+import ToolSupport
+
+ToolRunner.main(InvarQ.self)
