@@ -71,6 +71,7 @@ let package = Package(
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Kernels", "Checkpoint", "TestSupport"]),
         .testTarget(name: "LMTests", dependencies: ["LM", "Checkpoint", "Kernels", "TestSupport"], exclude: ["Python", "Fixtures"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport", "FuzzTargets"], exclude: ["Python", "FuzzRegressions"]),
-        .testTarget(name: "ToolTests", dependencies: ["Checkpoint", "TestSupport", "mstat", "nzip", "nunzip", "floratrain", "gingeropt", "invarq"]),
+        .testTarget(name: "ToolTests", dependencies: ["Checkpoint", "TestSupport", "mstat", "nzip", "nunzip", "floratrain", "gingeropt", "invarq"],
+                    exclude: ["Python"]),
     ]
 )
