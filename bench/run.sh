@@ -26,8 +26,8 @@ best_of() {
 
 say() { echo "$*" | tee -a "$RESULTS"; }
 
-# Sections to run: the arguments (mstat, nzip, engine, training, ginger), or all of them.
-SECTIONS=${*:-mstat nzip engine training ginger}
+# Sections to run: the arguments (mstat, nzip, engine, training, ginger, invarq), or all of them.
+SECTIONS=${*:-mstat nzip engine training ginger invarq}
 PY=${PYTHON:-python3}
 wants() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
@@ -168,7 +168,13 @@ say ""
 bash bench/ginger.sh | tee -a "$RESULTS"
 }
 
-for section in mstat nzip engine training ginger; do
+section_invarq() {
+say "## invarq: low-bit quantization with InvarExplore's search"
+say ""
+bash bench/invarq.sh | tee -a "$RESULTS"
+}
+
+for section in mstat nzip engine training ginger invarq; do
     if wants $section; then section_$section; say ""; fi
 done
 echo "results in $RESULTS"

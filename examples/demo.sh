@@ -39,9 +39,13 @@ echo
 echo "== train a small byte-level model on text every Debian machine has, compress it, evaluate it"
 text=$OUT/licenses.txt
 cat /usr/share/common-licenses/* > "$text"
-echo "\$ $BIN/floratrain --config tiny --data $text --steps 150 --lr 1e-2 --optim adamw -o - | $BIN/nzip -o $OUT/tiny-lm.nz"
-"$BIN/floratrain" --config tiny --data "$text" --steps 150 --lr 1e-2 --optim adamw --eval-every 50 --log "$OUT/train.jsonl" -f -o - \
+echo "\$ $BIN/floratrain --dim 64 --layers 2 --heads 4 --ffn 192 --data $text --steps 150 --lr 1e-2 --optim adamw -o - | $BIN/nzip -o $OUT/tiny-lm.nz"
+"$BIN/floratrain" --dim 64 --layers 2 --heads 4 --ffn 192 --data "$text" --steps 150 --lr 1e-2 --optim adamw --eval-every 50 --log "$OUT/train.jsonl" -f -o - \
     | "$BIN/nzip" -f -o "$OUT/tiny-lm.nz"
 tail -1 "$OUT/train.jsonl"
 run "$BIN/nzip" -l "$OUT/tiny-lm.nz"
 run "$BIN/mstat" ppl --ctx 128 --max-windows 8 --text /usr/share/common-licenses/GPL-3 "$OUT/tiny-lm.nz"
+echo
+echo "== quantize it to 4 bits in groups of 64 (GPTQ, a GPTQ-convention checkpoint) with a short InvarExplore search"
+run "$BIN/invarq" --type w4g64 --calib "$text" --ctx 128 --search 20 --log "$OUT/search.jsonl" -v -f -o "$OUT/tiny-lm-w4g64.safetensors" "$OUT/tiny-lm.nz"
+run "$BIN/mstat" ppl --ctx 128 --max-windows 8 --text /usr/share/common-licenses/GPL-3 "$OUT/tiny-lm-w4g64.safetensors"
