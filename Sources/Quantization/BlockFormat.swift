@@ -69,8 +69,29 @@ extension BlockFormat {
     }
 }
 
+/// A block format that is a ggml type: its name, geometry and decoder (the library's dequantizer,
+/// bit-exact with ggml) come from the type.
+protocol GGUFBlockFormat: BlockFormat {
+    var type: TensorType { get }
+}
+
+extension GGUFBlockFormat {
+    var name: String { type.description.lowercased() }
+    var blockElements: Int { type.blockElements }
+    var blockBytes: Int { type.blockBytes }
+
+    func decode(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>) {
+        let count = bytes.count / type.blockBytes * type.blockElements
+        // The byte count is whole blocks by construction, so decoding cannot fail.
+        try! ElementCodec.decode(type, bytes, into: UnsafeMutableBufferPointer(start: out, count: count))
+    }
+}
+
 /// The block formats of ggml that we can write, with the GGUF tensor type each one produces.
 public enum GGUFFormats {
+    /// The ggml type a format writes, nil for formats GGUF cannot hold.
+    public static func type(of format: BlockFormat) -> TensorType? { (format as? GGUFBlockFormat)?.type }
+
     public static func format(for type: TensorType) -> BlockFormat? {
         switch type {
         case .q4_0: return SymmetricBlockFormat.q4_0
@@ -85,12 +106,5 @@ public enum GGUFFormats {
         case .q6K: return Q6KFormat()
         default: return nil
         }
-    }
-
-    /// Decodes GGUF blocks of `type` with the library's dequantizer (bit-exact with ggml).
-    static func decode(_ type: TensorType, _ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>) {
-        let count = bytes.count / type.blockBytes * type.blockElements
-        // The byte count is whole blocks by construction, so decoding cannot fail.
-        try! ElementCodec.decode(type, bytes, into: UnsafeMutableBufferPointer(start: out, count: count))
     }
 }

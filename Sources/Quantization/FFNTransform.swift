@@ -38,17 +38,9 @@ public struct FFNTransform: Sendable, Equatable {
             for r in 0..<dim { newDown[r * F + i] = down[r * F + source] * scale }
         }
         for (k, theta) in angle.enumerated() where theta != 0 {
-            let (c, s) = (cos(theta), sin(theta)), a = 2 * k, b = 2 * k + 1
-            for j in 0..<dim {
-                let (x, y) = (newUp[a * dim + j], newUp[b * dim + j])
-                newUp[a * dim + j] = c * x - s * y
-                newUp[b * dim + j] = s * x + c * y
-            }
-            for r in 0..<dim {
-                let (x, y) = (newDown[r * F + a], newDown[r * F + b])
-                newDown[r * F + a] = c * x - s * y
-                newDown[r * F + b] = s * x + c * y
-            }
+            let (a, b) = (2 * k, 2 * k + 1)
+            Self.rotate(&newUp, theta, count: dim) { (a * dim + $0, b * dim + $0) }
+            Self.rotate(&newDown, theta, count: dim) { ($0 * F + a, $0 * F + b) }
         }
         return (newGate, newUp, newDown)
     }
@@ -65,19 +57,22 @@ public struct FFNTransform: Sendable, Equatable {
             for j in 0..<F { out[i * F + j] = h[row + permutation[j]] * inverse[i] * inverse[j] }
         }
         for (k, theta) in angle.enumerated() where theta != 0 {
-            let (c, s) = (cos(theta), sin(theta)), a = 2 * k, b = 2 * k + 1
             // H <- R H R^T: rows a, b then columns a, b.
-            for j in 0..<F {
-                let (x, y) = (out[a * F + j], out[b * F + j])
-                out[a * F + j] = c * x - s * y
-                out[b * F + j] = s * x + c * y
-            }
-            for i in 0..<F {
-                let (x, y) = (out[i * F + a], out[i * F + b])
-                out[i * F + a] = c * x - s * y
-                out[i * F + b] = s * x + c * y
-            }
+            let (a, b) = (2 * k, 2 * k + 1)
+            Self.rotate(&out, theta, count: F) { (a * F + $0, b * F + $0) }
+            Self.rotate(&out, theta, count: F) { ($0 * F + a, $0 * F + b) }
         }
         return out
+    }
+
+    /// Rotates `count` pairs of elements of `values` by `theta`: pair j is at the two positions `pair(j)`.
+    private static func rotate(_ values: inout [Float], _ theta: Float, count: Int, _ pair: (Int) -> (Int, Int)) {
+        let (c, s) = (cos(theta), sin(theta))
+        for j in 0..<count {
+            let (first, second) = pair(j)
+            let (x, y) = (values[first], values[second])
+            values[first] = c * x - s * y
+            values[second] = s * x + c * y
+        }
     }
 }

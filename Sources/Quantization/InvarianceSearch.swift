@@ -78,7 +78,12 @@ public final class InvarianceSearch {
 
     /// The FFN's output on block `layer`'s cached inputs with the given weights.
     private func ffnOutput(_ layer: Int, gate: [Float], up: [Float], down: [Float]) -> [Float] {
-        let D = quantizer.config.dim, F = quantizer.config.ffn, x = statistics[layer].ffnInputs, N = x.count / D
+        Self.ffn(statistics[layer].ffnInputs, gate: gate, up: up, down: down, dim: quantizer.config.dim, units: quantizer.config.ffn)
+    }
+
+    /// down(silu(gate x) * up x) for the rows of x [N x dim].
+    static func ffn(_ x: [Float], gate: [Float], up: [Float], down: [Float], dim D: Int, units F: Int) -> [Float] {
+        let N = x.count / D
         var g = [Float](repeating: 0, count: N * F), u = g, out = [Float](repeating: 0, count: N * D)
         Gemm.multiply(x, gate, into: &g, m: N, n: F, k: D, transposeB: true)
         Gemm.multiply(x, up, into: &u, m: N, n: F, k: D, transposeB: true)

@@ -3,8 +3,16 @@ import Checkpoint
 /// ggml's K-quant super-blocks of 256: each subgroup's grid is itself quantized, to a small integer
 /// multiple of one F16 super-scale (and of a super-minimum for the asymmetric types). Fitting picks each
 /// subgroup's best grid first, then quantizes those grids onto the super-block's scales.
-private func superScale(_ values: [Float], steps: Int) -> Float {
-    (values.max() ?? 0) / Float(steps)
+/// The subgroups' best affine grids (minimum at most 0), then each grid's scale and negated minimum as
+/// multiples 0...steps of one F16 super-scale (stored at `dOffset`) and one F16 super-minimum (at
+/// `dminOffset`). Returns the multiples per subgroup.
+private func quantizedAffineScales(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, subgroups: Int, size: Int, levels: Int, steps: Int,
+                                   into block: UnsafeMutableRawPointer, dOffset: Int, dminOffset: Int) -> [(scale: UInt8, min: UInt8)] {
+    let grids = (0..<subgroups).map { ScaleSearch.affine(x + $0 * size, w + $0 * size, count: size, levels: levels, rule: .nonPositive) }
+    let d = storeHalf((grids.map(\.scale).max() ?? 0) / Float(steps), block, dOffset)
+    let dmin = storeHalf((grids.map { -$0.offset }.max() ?? 0) / Float(steps), block, dminOffset)
+    func multiple(_ value: Float, _ unit: Float) -> UInt8 { UInt8(unit > 0 ? min(max((value / unit).rounded(), 0), Float(steps)) : 0) }
+    return grids.map { (multiple($0.scale, d), multiple(-$0.offset, dmin)) }
 }
 
 /// The subgroup's best symmetric scales, then a signed integer multiple of one super-scale for each.
@@ -19,21 +27,15 @@ private func quantizedSymmetricScales(_ x: UnsafePointer<Float>, _ w: UnsafePoin
 }
 
 /// Q4_K: 8 subgroups of 32, value = d * sc * q - dmin * m, q 0...15, six-bit sc and m.
-struct Q4KFormat: BlockFormat {
-    var name: String { "q4_k" }
-    var blockElements: Int { 256 }
-    var blockBytes: Int { 144 }
+struct Q4KFormat: GGUFBlockFormat {
+    var type: TensorType { .q4K }
     var subgroupElements: Int { 32 }
     var levels: Int { 16 }
 
     func fit(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
-        let grids = (0..<8).map { ScaleSearch.affine(x + $0 * 32, importance + $0 * 32, count: 32, levels: 16, rule: .nonPositive) }
-        let d = storeHalf(superScale(grids.map(\.scale), steps: 63), block, 0)
-        let dmin = storeHalf(superScale(grids.map { -$0.offset }, steps: 63), block, 2)
+        let multiples = quantizedAffineScales(x, importance, subgroups: 8, size: 32, levels: 16, steps: 63, into: block, dOffset: 0, dminOffset: 2)
         let s = block.assumingMemoryBound(to: UInt8.self) + 4
-        for (j, grid) in grids.enumerated() {
-            let sc = UInt8(d > 0 ? min(max((grid.scale / d).rounded(), 0), 63) : 0)
-            let m = UInt8(dmin > 0 ? min(max((-grid.offset / dmin).rounded(), 0), 63) : 0)
+        for (j, (sc, m)) in multiples.enumerated() {
             if j < 4 {
                 s[j] |= sc
                 s[j + 4] |= m
@@ -61,7 +63,6 @@ struct Q4KFormat: BlockFormat {
         block.assumingMemoryBound(to: UInt8.self)[16 + (group / 2) * 32 + e % 32] |= UInt8(q) << UInt8(4 * (group % 2))
     }
 
-    func decode(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>) { GGUFFormats.decode(.q4K, bytes, into: out) }
 }
 
 /// The two-bit planes of Q2_K and Q3_K: element h*128 + s*32 + l at shift 2s of byte h*32 + l.
@@ -72,23 +73,14 @@ struct Q4KFormat: BlockFormat {
 }
 
 /// Q2_K: 16 subgroups of 16, value = d * sc * q - dmin * m, q 0...3, four-bit sc and m.
-struct Q2KFormat: BlockFormat {
-    var name: String { "q2_k" }
-    var blockElements: Int { 256 }
-    var blockBytes: Int { 84 }
+struct Q2KFormat: GGUFBlockFormat {
+    var type: TensorType { .q2K }
     var subgroupElements: Int { 16 }
     var levels: Int { 4 }
 
     func fit(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
-        let grids = (0..<16).map { ScaleSearch.affine(x + $0 * 16, importance + $0 * 16, count: 16, levels: 4, rule: .nonPositive) }
-        let d = storeHalf(superScale(grids.map(\.scale), steps: 15), block, 80)
-        let dmin = storeHalf(superScale(grids.map { -$0.offset }, steps: 15), block, 82)
-        let s = block.assumingMemoryBound(to: UInt8.self)
-        for (j, grid) in grids.enumerated() {
-            let sc = UInt8(d > 0 ? min(max((grid.scale / d).rounded(), 0), 15) : 0)
-            let m = UInt8(dmin > 0 ? min(max((-grid.offset / dmin).rounded(), 0), 15) : 0)
-            s[j] = sc | m << 4
-        }
+        let multiples = quantizedAffineScales(x, importance, subgroups: 16, size: 16, levels: 4, steps: 15, into: block, dOffset: 80, dminOffset: 82)
+        for (j, (sc, m)) in multiples.enumerated() { block.storeBytes(of: sc | m << 4, toByteOffset: j, as: UInt8.self) }
     }
 
     func grid(_ block: UnsafeRawPointer, subgroup j: Int) -> QuantGrid {
@@ -98,15 +90,12 @@ struct Q2KFormat: BlockFormat {
 
     func store(_ q: Int, element: Int, in block: UnsafeMutableRawPointer) { storeTwoBits(q, element: element, at: 16, in: block) }
 
-    func decode(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>) { GGUFFormats.decode(.q2K, bytes, into: out) }
 }
 
 /// Q3_K: 16 subgroups of 16, value = d * sc * (q - 4), q 0...7 (two bits plus a high-mask bit), six-bit
 /// signed sc.
-struct Q3KFormat: BlockFormat {
-    var name: String { "q3_k" }
-    var blockElements: Int { 256 }
-    var blockBytes: Int { 110 }
+struct Q3KFormat: GGUFBlockFormat {
+    var type: TensorType { .q3K }
     var subgroupElements: Int { 16 }
     var levels: Int { 8 }
 
@@ -134,15 +123,12 @@ struct Q3KFormat: BlockFormat {
         if q >= 4 { block.assumingMemoryBound(to: UInt8.self)[e % 32] |= 1 << UInt8(e / 32) }
     }
 
-    func decode(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>) { GGUFFormats.decode(.q3K, bytes, into: out) }
 }
 
 /// Q6_K: 16 subgroups of 16, value = d * sc * (q - 32), q 0...63, int8 sc. What llama.cpp gives the
 /// output head.
-struct Q6KFormat: BlockFormat {
-    var name: String { "q6_k" }
-    var blockElements: Int { 256 }
-    var blockBytes: Int { 210 }
+struct Q6KFormat: GGUFBlockFormat {
+    var type: TensorType { .q6K }
     var subgroupElements: Int { 16 }
     var levels: Int { 64 }
 
@@ -166,5 +152,4 @@ struct Q6KFormat: BlockFormat {
         bytes[128 + h * 32 + l] |= UInt8(q >> 4) << UInt8(2 * s)
     }
 
-    func decode(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>) { GGUFFormats.decode(.q6K, bytes, into: out) }
 }

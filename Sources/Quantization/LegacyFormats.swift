@@ -35,7 +35,7 @@ enum LegacyCodeLayout: Sendable {
 }
 
 /// Q4_0, Q5_0, Q8_0: value = d * (q - zero) with one F16 scale d per 32 elements.
-struct SymmetricBlockFormat: BlockFormat {
+struct SymmetricBlockFormat: GGUFBlockFormat {
     static let q4_0 = SymmetricBlockFormat(type: .q4_0, zero: 8, levels: 16, layout: .nibbles(at: 2))
     static let q5_0 = SymmetricBlockFormat(type: .q5_0, zero: 16, levels: 32, layout: .fiveBits(fifthBits: 2, nibbles: 6))
     /// Q8_0 uses -127...127 as ggml does, so that d * q stays symmetric.
@@ -45,9 +45,6 @@ struct SymmetricBlockFormat: BlockFormat {
     let zero: Int
     let levels: Int
     let layout: LegacyCodeLayout
-    var name: String { type.description.lowercased() }
-    var blockElements: Int { 32 }
-    var blockBytes: Int { type.blockBytes }
     var subgroupElements: Int { 32 }
 
     func fit(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
@@ -63,20 +60,16 @@ struct SymmetricBlockFormat: BlockFormat {
         layout.store(q, element: element, in: block)
     }
 
-    func decode(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>) { GGUFFormats.decode(type, bytes, into: out) }
 }
 
 /// Q4_1, Q5_1: value = d * q + m with F16 d and m per 32 elements.
-struct AffineBlockFormat: BlockFormat {
+struct AffineBlockFormat: GGUFBlockFormat {
     static let q4_1 = AffineBlockFormat(type: .q4_1, levels: 16, layout: .nibbles(at: 4))
     static let q5_1 = AffineBlockFormat(type: .q5_1, levels: 32, layout: .fiveBits(fifthBits: 4, nibbles: 8))
 
     let type: TensorType
     let levels: Int
     let layout: LegacyCodeLayout
-    var name: String { type.description.lowercased() }
-    var blockElements: Int { 32 }
-    var blockBytes: Int { type.blockBytes }
     var subgroupElements: Int { 32 }
 
     func fit(_ x: UnsafePointer<Float>, importance: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
@@ -89,15 +82,12 @@ struct AffineBlockFormat: BlockFormat {
 
     func store(_ q: Int, element: Int, in block: UnsafeMutableRawPointer) { layout.store(q, element: element, in: block) }
 
-    func decode(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>) { GGUFFormats.decode(type, bytes, into: out) }
 }
 
 /// IQ4_NL: value = d * table[q], the table denser near zero; llama.cpp's fallback for Q2_K/Q3_K rows
 /// that are not a multiple of 256 long.
-struct NonLinearBlockFormat: BlockFormat {
-    var name: String { "iq4_nl" }
-    var blockElements: Int { 32 }
-    var blockBytes: Int { 18 }
+struct NonLinearBlockFormat: GGUFBlockFormat {
+    var type: TensorType { .iq4NL }
     var subgroupElements: Int { 32 }
     var levels: Int { 16 }
     var isUniform: Bool { false }
@@ -132,5 +122,4 @@ struct NonLinearBlockFormat: BlockFormat {
 
     func store(_ q: Int, element: Int, in block: UnsafeMutableRawPointer) { LegacyCodeLayout.nibbles(at: 2).store(q, element: element, in: block) }
 
-    func decode(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>) { GGUFFormats.decode(.iq4NL, bytes, into: out) }
 }

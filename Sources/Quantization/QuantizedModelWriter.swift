@@ -45,7 +45,7 @@ public enum QuantizedModelWriter {
             let isRoped = tensor.name.hasSuffix("q_proj.weight") || tensor.name.hasSuffix("k_proj.weight")
             let rowOrder = isRoped ? RopeLayout.adjacentRowSources(rows: tensor.shape[0], headDim: c.headDim) : nil
             let encoded: (TensorType, [UInt8])
-            if let matrix = quantizer.quantized[index], let storedType = ggufType(matrix.format) {
+            if let matrix = quantizer.quantized[index], let storedType = GGUFFormats.type(of: matrix.format) {
                 encoded = (storedType, reorderRows(matrix.bytes, rowBytes: matrix.bytes.count / matrix.rows, order: rowOrder))
             } else {
                 let keptType = quantizer.keptType(of: index)
@@ -58,10 +58,6 @@ public enum QuantizedModelWriter {
         let at = metadata.firstIndex { $0.key.hasPrefix("tokenizer.") } ?? metadata.count
         metadata.insert(contentsOf: [("general.file_type", .uint32(fileType(type))), ("general.quantization_version", .uint32(2))], at: at)
         try EncodedTensor.writeGGUF(tensors, metadata: metadata, to: sink, name: name)
-    }
-
-    private static func ggufType(_ format: BlockFormat) -> TensorType? {
-        QuantizationTarget.ggufTypes.first { $0.description.lowercased() == format.name }
     }
 
     private static func reorderRows(_ bytes: [UInt8], rowBytes: Int, order: [Int]?) -> [UInt8] {

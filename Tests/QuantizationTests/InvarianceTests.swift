@@ -6,12 +6,7 @@ import XCTest
 
 final class InvarianceTests: XCTestCase {
     private func ffn(_ x: [Float], gate: [Float], up: [Float], down: [Float], rows: Int, dim: Int, units: Int) -> [Float] {
-        var g = [Float](repeating: 0, count: rows * units), u = g, out = [Float](repeating: 0, count: rows * dim)
-        Gemm.multiply(x, gate, into: &g, m: rows, n: units, k: dim, transposeB: true)
-        Gemm.multiply(x, up, into: &u, m: rows, n: units, k: dim, transposeB: true)
-        Layers.swiGLU(&g, u, count: rows * units)
-        Gemm.multiply(g, down, into: &out, m: rows, n: dim, k: units, transposeB: true)
-        return out
+        InvarianceSearch.ffn(x, gate: gate, up: up, down: down, dim: dim, units: units)
     }
 
     /// Permutation and scaling leave the FFN's function unchanged (to rounding); the transformed
