@@ -116,9 +116,6 @@ struct InvarQ: ParsableCommand {
         Gemm.setThreads(runOptions.resolvedThreads)
         if output != "-" { try InputProtection.check(output: output, against: input) }
         let files = try ModelFiles.open(input)
-        if outputFormat == .gguf && files.checkpoint.ggufHeader == nil {
-            throw ToolError("\(input): GGUF output keeps the source's GGUF metadata (tokenizer, ...), and this model has none; use a wNgG type or --format safetensors")
-        }
         let say = { (line: String) in if runOptions.showsSummaries { ToolRunner.writeError(line) } }
         let tensors = try TrainableModel.tensors(of: files.checkpoint, config: files.config)
         var calibration: CalibrationSet?
@@ -190,7 +187,12 @@ struct InvarQ: ParsableCommand {
         let target = output == "-" ? try OutputTarget.standardOutput(force: force) : try OutputTarget.file(output, force: force)
         do {
             switch outputFormat {
-            case .gguf: try QuantizedModelWriter.writeGGUF(quantizer, sourceMetadata: files.checkpoint.ggufHeader?.metadata ?? [], to: target.sink, name: target.name)
+            case .gguf:
+                // A GGUF source's metadata is kept as it is; other sources get llama.cpp's keys made from
+                // their config and tokenizer.
+                let metadata = files.checkpoint.ggufHeader?.metadata
+                    ?? GGUFModelMetadata.make(config: files.config, tokenizer: files.tokenizer, name: String(input.split(separator: "/").last ?? "model"))
+                try QuantizedModelWriter.writeGGUF(quantizer, sourceMetadata: metadata, to: target.sink, name: target.name)
             case .gptq: try QuantizedModelWriter.writeGPTQ(quantizer, tokenizer: files.tokenizer, to: target.sink, name: target.name)
             case .safetensors: try QuantizedModelWriter.writeDequantized(quantizer, tokenizer: files.tokenizer, to: target.sink, name: target.name)
             }

@@ -110,14 +110,29 @@ final class InvarQTests: XCTestCase {
         XCTAssertEqual(a, b, accuracy: 1e-3 * b)
     }
 
+    /// A byte-level model of ours as GGUF: llama.cpp's keys made from its config, the byte tokenizer as
+    /// the 256 GPT-2 byte symbols without merges. Our engine scores it like the source (Q8_0 costs
+    /// little), and llama.cpp, where installed, loads it and agrees.
+    func testByteLevelModelBecomesALlamaCppModel() throws {
+        let model = try trainedModel(), gguf = path("tiny-q8_0.gguf")
+        try run(["--type", "q8_0", model, "-o", gguf])
+        let ours = Double(try perplexity(gguf).split(separator: " ")[2])!, source = Double(try perplexity(model).split(separator: " ")[2])!
+        XCTAssertEqual(ours, source, accuracy: 0.01 * source)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("bench/llama_ppl.py").path
+        let llama = try TestSupport.python([script, gguf, corpus, "64", "8", "2"], modules: ["llama_cpp", "numpy"])
+        let theirs = try XCTUnwrap(Double(llama.stdoutText.split(separator: "\t").first ?? ""))
+        let ours8 = Double(try TestSupport.run(mstat, ["ppl", "--text", corpus, "--ctx", "64", "--max-windows", "8", "-q", gguf]).stdoutText.split(separator: " ")[2])!
+        XCTAssertEqual(theirs, ours8, accuracy: 1e-3 * ours8)
+    }
+
     func testBadInputIsOneLineAndExitOneUsageErrorsTwo() throws {
         let model = try trainedModel()
         let noCalib = try TestSupport.run(invarq, ["--type", "w2g64", "--base", "gptq", model, "-o", path("x.safetensors")])
         XCTAssertEqual(noCalib.status, 2, "a usage error, as in every tool")
         XCTAssertTrue(noCalib.stderr.hasPrefix("invarq: GPTQ and the search need --calib FILE"), noCalib.stderr)
-        let ggufFromSafetensors = try TestSupport.run(invarq, ["--type", "q4_0", model, "-o", path("x.gguf")])
-        XCTAssertEqual(ggufFromSafetensors.status, 1)
-        XCTAssertEqual(ggufFromSafetensors.stderr.split(separator: "\n").count, 1, ggufFromSafetensors.stderr)
+        let groupsAsGGUF = try TestSupport.run(invarq, ["--type", "w4g64", "--format", "gguf", model, "-o", path("x.gguf")])
+        XCTAssertEqual(groupsAsGGUF.status, 2)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("x.gguf")))
         let missing = try TestSupport.run(invarq, ["--type", "q4_0", path("none.gguf"), "-o", path("y.gguf")])
         XCTAssertEqual(missing.status, 1)

@@ -11,6 +11,9 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
     /// `tokenizer.ggml.pre` = "llama-bpe" (LLaMA 3; also llama3, llama-v3, falcon3, pixtral).
     case llamaBPE = "llama-bpe"
 
+    /// The `tokenizer.ggml.pre` name llama.cpp knows it by.
+    public var ggufName: String { self == .gpt2 ? "gpt-2" : rawValue }
+
     /// The pre-tokenizer named by GGUF's `tokenizer.ggml.pre`, or nil for one not implemented.
     public init?(ggufName: String) {
         switch ggufName {
