@@ -154,6 +154,17 @@ public final class TrainableModel {
         }
     }
 
+    /// Runs forward and backward on `inputs` and hands `observe` each block's gradient of the mean
+    /// cross-entropy with respect to its output (the residual stream after the block, rows x dim, valid
+    /// during the call), from the top block down: how much an error in a block's output costs.
+    /// Returns the loss.
+    public func observeOutputGradients(inputs: [[Int32]], targets: [[Int32]], _ observe: (_ layer: Int, UnsafePointer<Float>) -> Void) -> Double {
+        let w = forward(inputs)
+        let loss = LayerGradients.crossEntropy(w.logits, targets: flatten(targets, w), rows: w.rows, vocab: config.vocab, gradientScale: 1)
+        withoutActuallyEscaping(observe) { observe in backward(inputs, w, outputGradient: observe) { _, _ in } }
+        return loss
+    }
+
     /// Releases the forward pass's buffers (they are kept between calls of the same batch shape).
     public func releaseWorkspace() { workspace = nil }
 
@@ -210,6 +221,7 @@ public final class TrainableModel {
     }
 
     private func backward(_ inputs: [[Int32]], _ w: TrainingWorkspace,
+                          outputGradient: ((Int, UnsafePointer<Float>) -> Void)? = nil,
                           _ deliver: (Int, UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
         let B = w.sequences, T = w.positions
         let c = config, D = c.dim, KV = c.kvHeads * c.headDim, F = c.ffn, N = B * T
@@ -229,6 +241,7 @@ public final class TrainableModel {
         if !tiedOutput { try deliver(outputIndex, UnsafeMutableBufferPointer(start: g.output, count: c.vocab * D)) }
         let layerWeights = LlamaTensorNames.LayerWeight.allCases
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
+            outputGradient?(l, w.dResidual)
             let a = w.layers[l]
             let d = g.layer, s = w.scratch
             d[0].initialize(repeating: 0, count: D)

@@ -35,25 +35,31 @@ public struct CalibrationSet: Sendable {
     }
 }
 
-/// What the calibration pass records per block: the Hessians (sum of x x^T) of each linear layer's
-/// inputs, and the FFN's full-precision inputs on the first `cachedRows` tokens for the search.
+/// What the calibration pass records per block: the Hessians (sum of x x^T over every calibration
+/// token) of each linear layer's inputs, and the Fisher matrix of the block's output (sum of g g^T, g the
+/// gradient of the cross-entropy with respect to the block's output), which the search scores with.
 public struct BlockStatistics: Sendable {
     /// Inputs of q/k/v, of the attention output, of gate/up (dim x dim) and of down (ffn x ffn).
     public var attention, attentionOutput, ffn, down: [Float]
-    /// FFN inputs (the normed residual after attention), cachedRows x dim.
-    public var ffnInputs: [Float]
+    /// sum over tokens of g g^T (dim x dim), g the gradient of the calibration cross-entropy with
+    /// respect to the block's output: to second order an output error e raises the cross-entropy by
+    /// about e^T G e / 2, so errors in directions the rest of the model ignores (massive activations
+    /// that norms divide away) cost nothing, and errors the output head amplifies cost a lot.
+    public var outputFisher: [Float]
 
     /// Runs the full-precision `model` over `calibration` and collects every block's statistics.
-    public static func collect(_ model: TrainableModel, calibration: CalibrationSet, batchSize: Int, cachedRows: Int) -> [BlockStatistics] {
+    public static func collect(_ model: TrainableModel, calibration: CalibrationSet, batchSize: Int) -> [BlockStatistics] {
         let c = model.config, D = c.dim, F = c.ffn
         var blocks = (0..<c.layers).map { _ in
             BlockStatistics(attention: [Float](repeating: 0, count: D * D), attentionOutput: [Float](repeating: 0, count: D * D),
-                            ffn: [Float](repeating: 0, count: D * D), down: [Float](repeating: 0, count: F * F), ffnInputs: [])
+                            ffn: [Float](repeating: 0, count: D * D), down: [Float](repeating: 0, count: F * F),
+                            outputFisher: [Float](repeating: 0, count: D * D))
         }
         for start in stride(from: 0, to: calibration.inputs.count, by: batchSize) {
             // (Not `batch(_:)` discarding the targets: Swift 6.3.1's optimiser then frees an uninitialised
             // array copy and crashes.)
-            let x = Array(calibration.inputs[start..<min(start + batchSize, calibration.inputs.count)])
+            let range = start..<min(start + batchSize, calibration.inputs.count)
+            let x = Array(calibration.inputs[range])
             model.observeLinearInputs(x) { layer, inputs in
                 var block = blocks[layer]
                 for (h, source, n) in [(\BlockStatistics.attention, inputs.attention, D), (\.attentionOutput, inputs.attentionOutput, D),
@@ -62,9 +68,11 @@ public struct BlockStatistics: Sendable {
                         Gemm.multiply(source, source, into: out.baseAddress!, m: n, n: n, k: inputs.rows, transposeA: true, beta: 1)
                     }
                 }
-                let take = min(inputs.rows, cachedRows - block.ffnInputs.count / D)
-                if take > 0 { block.ffnInputs += UnsafeBufferPointer(start: inputs.ffn, count: take * D) }
                 blocks[layer] = block
+            }
+            let rows = x.count * (x.first?.count ?? 0)
+            _ = model.observeOutputGradients(inputs: x, targets: Array(calibration.targets[range])) { layer, gradient in
+                Gemm.multiply(gradient, gradient, into: &blocks[layer].outputFisher, m: D, n: D, k: rows, transposeA: true, beta: 1)
             }
         }
         model.releaseWorkspace()

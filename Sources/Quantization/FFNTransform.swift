@@ -27,22 +27,40 @@ public struct FFNTransform: Sendable, Equatable {
 
     /// gate, up [units x dim] and down [dim x units] (row-major) under the transform.
     public func apply(gate: [Float], up: [Float], down: [Float], dim: Int) -> (gate: [Float], up: [Float], down: [Float]) {
-        let F = units
-        var newGate = [Float](repeating: 0, count: F * dim), newUp = newGate, newDown = [Float](repeating: 0, count: dim * F)
-        for i in 0..<F {
+        let rows = apply(gate: gate, up: up, dim: dim)
+        return (rows.gate, rows.up, apply(down: down, dim: dim))
+    }
+
+    /// gate and up [units x dim] under the transform: rows permuted, up rows divided by the scales and
+    /// rotated in pairs.
+    public func apply(gate: [Float], up: [Float], dim: Int) -> (gate: [Float], up: [Float]) {
+        var newGate = [Float](repeating: 0, count: units * dim), newUp = newGate
+        for i in 0..<units {
             let source = permutation[i], scale = exp(logScale[i])
             for c in 0..<dim {
                 newGate[i * dim + c] = gate[source * dim + c]
                 newUp[i * dim + c] = up[source * dim + c] / scale
             }
-            for r in 0..<dim { newDown[r * F + i] = down[r * F + source] * scale }
         }
         for (k, theta) in angle.enumerated() where theta != 0 {
             let (a, b) = (2 * k, 2 * k + 1)
             Self.rotate(&newUp, theta, count: dim) { (a * dim + $0, b * dim + $0) }
+        }
+        return (newGate, newUp)
+    }
+
+    /// down [dim x units] under the transform: columns permuted, multiplied by the scales and rotated in pairs.
+    public func apply(down: [Float], dim: Int) -> [Float] {
+        let F = units
+        var newDown = [Float](repeating: 0, count: dim * F)
+        for r in 0..<dim {
+            for i in 0..<F { newDown[r * F + i] = down[r * F + permutation[i]] * exp(logScale[i]) }
+        }
+        for (k, theta) in angle.enumerated() where theta != 0 {
+            let (a, b) = (2 * k, 2 * k + 1)
             Self.rotate(&newDown, theta, count: dim) { ($0 * F + a, $0 * F + b) }
         }
-        return (newGate, newUp, newDown)
+        return newDown
     }
 
     /// The Hessian of down's inputs [units x units] under the transform: exact for permutation and

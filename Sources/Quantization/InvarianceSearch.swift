@@ -31,10 +31,10 @@ public struct SearchReport: Sendable {
 
 /// InvarExplore's hill climbing over function-preserving FFN transforms on top of a base quantizer.
 /// A proposal picks a block at random, cycles the permutation among a random subset of its hidden
-/// units and perturbs their log-scales (and rotation angles), rebuilds the block's three matrices
-/// from the FULL-PRECISION weights under the new transform, quantizes them with the base quantizer
-/// and scores the quantized FFN on cached calibration inputs: its squared error against the
-/// full-precision FFN's output. Proposals that lower the block's error are kept. Every `checkEvery`
+/// units and perturbs their log-scales (and rotation angles), rebuilds the block's down projection from
+/// the FULL-PRECISION weights under the new transform, quantizes it with the base quantizer and scores
+/// the error it causes in the block's output (`downError`). Proposals that lower it are kept, and
+/// their gate and up are rebuilt and quantized too. Every `checkEvery`
 /// proposals the whole quantized model's calibration cross-entropy is measured, and unless
 /// L = CE/CE0 + alpha * MSE/MSE0 fell since the last check, every move since then is undone: so only
 /// improvements of L survive, while a proposal costs one block, not one model evaluation.
@@ -46,8 +46,7 @@ public final class InvarianceSearch {
     private let settings: SearchSettings
     private let batchSize: Int
     private var transforms: [FFNTransform]
-    /// Per block, the full-precision FFN output on the cached inputs, and the current squared error.
-    private var reference: [[Float]] = []
+    /// Per block, the current error of the quantized down projection (see `downError`).
     private var blockError: [Double] = []
     private var random: GaussianStream
 
@@ -63,39 +62,31 @@ public final class InvarianceSearch {
         transforms = (0..<quantizer.config.layers).map { _ in FFNTransform(units: quantizer.config.ffn) }
         random = GaussianStream(seed: GaussianStream.mix(settings.seed ^ 0x1A7A_12E7))
         for layer in 0..<quantizer.config.layers {
-            let fp = fullPrecisionFFN(layer)
-            reference.append(ffnOutput(layer, gate: fp.gate, up: fp.up, down: fp.down))
-            let q = [LlamaTensorNames.LayerWeight.gate, .up, .down].map { quantizer.quantized[index(layer, $0)]?.dequantized() ?? fullPrecision(layer, $0) }
-            blockError.append(squaredError(ffnOutput(layer, gate: q[0], up: q[1], down: q[2]), reference[layer]))
+            let down = fullPrecision(layer, .down)
+            let error = quantizer.quantized[index(layer, .down)].map { downError(layer, down, $0.dequantized(), hessian: statistics[layer].down) } ?? 0
+            blockError.append(error)
         }
     }
 
     private func index(_ layer: Int, _ weight: LlamaTensorNames.LayerWeight) -> Int { TrainableModel.tensorIndex(layer: layer, weight) }
     private func fullPrecision(_ layer: Int, _ weight: LlamaTensorNames.LayerWeight) -> [Float] { quantizer.original[index(layer, weight)].values }
-    private func fullPrecisionFFN(_ layer: Int) -> (gate: [Float], up: [Float], down: [Float]) {
-        (fullPrecision(layer, .gate), fullPrecision(layer, .up), fullPrecision(layer, .down))
-    }
 
-    /// The FFN's output on block `layer`'s cached inputs with the given weights.
-    private func ffnOutput(_ layer: Int, gate: [Float], up: [Float], down: [Float]) -> [Float] {
-        Self.ffn(statistics[layer].ffnInputs, gate: gate, up: up, down: down, dim: quantizer.config.dim, units: quantizer.config.ffn)
-    }
-
-    /// down(silu(gate x) * up x) for the rows of x [N x dim].
-    static func ffn(_ x: [Float], gate: [Float], up: [Float], down: [Float], dim D: Int, units F: Int) -> [Float] {
-        let N = x.count / D
-        var g = [Float](repeating: 0, count: N * F), u = g, out = [Float](repeating: 0, count: N * D)
-        Gemm.multiply(x, gate, into: &g, m: N, n: F, k: D, transposeB: true)
-        Gemm.multiply(x, up, into: &u, m: N, n: F, k: D, transposeB: true)
-        Layers.swiGLU(&g, u, count: N * F)
-        Gemm.multiply(g, down, into: &out, m: N, n: D, k: F, transposeB: true)
-        return out
-    }
-
-    private func squaredError(_ a: [Float], _ b: [Float]) -> Double {
+    /// What the down projection's quantization error costs, to second order: with E = D - Q, the block's
+    /// output error on token t is E h_t, and it raises the cross-entropy by about (E h_t)^T G_t (E h_t) / 2.
+    /// With the Kronecker-factored estimate sum_t g_t g_t^T (x) h_t h_t^T ~ G (x) H / tokens (K-FAC's),
+    /// the total is tr(E^T G E H) / tokens, G the block's output Fisher and H down's input Hessian, both
+    /// over ALL calibration tokens (scoring on a cached subset overfits it). Plain output error
+    /// (tr(E H E^T)) was tried first: lowering it raised the cross-entropy, because it counts the
+    /// massive-activation dimensions that the norms divide away and treats the last block like the others.
+    private func downError(_ layer: Int, _ down: [Float], _ quantized: [Float], hessian: [Float]) -> Double {
+        let D = quantizer.config.dim, F = quantizer.config.ffn
+        let error = zip(down, quantized).map { $0 - $1 }
+        var left = [Float](repeating: 0, count: D * F), right = left
+        Gemm.multiply(statistics[layer].outputFisher, error, into: &left, m: D, n: F, k: D)
+        Gemm.multiply(error, hessian, into: &right, m: D, n: F, k: F)
         var total = 0.0
-        for i in a.indices { let e = Double(a[i] - b[i]); total += e * e }
-        return total / Double(max(a.count, 1))
+        for i in left.indices { total += Double(left[i] * right[i]) }
+        return total / Double(max(calibration.tokenCount, 1))
     }
 
     /// A proposal: cycle the permutation among a random subset of units and perturb their scales and angles.
@@ -116,16 +107,22 @@ public final class InvarianceSearch {
         return next
     }
 
-    /// Block `layer` quantized under `transform`: the three matrices and the block's error.
-    private func evaluate(_ layer: Int, _ transform: FFNTransform) -> (matrices: [QuantizedMatrix], error: Double) {
-        let fp = fullPrecisionFFN(layer)
-        let t = transform.apply(gate: fp.gate, up: fp.up, down: fp.down, dim: quantizer.config.dim)
-        let hessians: [[Float]?] = quantizer.base == .gptq ? [statistics[layer].ffn, statistics[layer].ffn, transform.apply(hessian: statistics[layer].down)] : [nil, nil, nil]
-        let matrices = zip([LlamaTensorNames.LayerWeight.gate, .up, .down], [t.gate, t.up, t.down]).enumerated().map { k, pair in
-            quantizer.quantize(index(layer, pair.0), pair.1, format: quantizer.format(of: index(layer, pair.0))!, hessian: hessians[k])
+    /// Block `layer`'s down projection under `transform`, quantized by the base quantizer (GPTQ with the
+    /// transformed Hessian), and its error.
+    private func evaluate(_ layer: Int, _ transform: FFNTransform) -> (down: QuantizedMatrix, error: Double) {
+        let down = transform.apply(down: fullPrecision(layer, .down), dim: quantizer.config.dim)
+        let i = index(layer, .down), hessian = transform.apply(hessian: statistics[layer].down)
+        let quantized = quantizer.quantize(i, down, format: quantizer.format(of: i)!, hessian: quantizer.base == .gptq ? hessian : nil)
+        return (quantized, downError(layer, down, quantized.dequantized(), hessian: hessian))
+    }
+
+    /// Gate and up under `transform`, quantized by the base quantizer: made only for accepted moves.
+    private func gateAndUp(_ layer: Int, _ transform: FFNTransform) -> [QuantizedMatrix] {
+        let t = transform.apply(gate: fullPrecision(layer, .gate), up: fullPrecision(layer, .up), dim: quantizer.config.dim)
+        let hessian = quantizer.base == .gptq ? statistics[layer].ffn : nil
+        return zip([LlamaTensorNames.LayerWeight.gate, .up], [t.gate, t.up]).map { weight, values in
+            quantizer.quantize(index(layer, weight), values, format: quantizer.format(of: index(layer, weight))!, hessian: hessian)
         }
-        let q = matrices.map { $0.dequantized() }
-        return (matrices, squaredError(ffnOutput(layer, gate: q[0], up: q[1], down: q[2]), reference[layer]))
     }
 
     private func install(_ layer: Int, _ matrices: [QuantizedMatrix]) {
@@ -174,9 +171,10 @@ public final class InvarianceSearch {
         while settings.steps.map({ report.steps < $0 }) ?? true, settings.seconds.map({ Date().timeIntervalSince(start) < $0 }) ?? true {
             let layer = layers[Int(random.nextBits() % UInt64(layers.count))]
             let candidate = propose(transforms[layer])
-            let (matrices, error) = evaluate(layer, candidate)
+            let (down, error) = evaluate(layer, candidate)
             report.steps += 1
             if error < blockError[layer] {
+                let matrices = gateAndUp(layer, candidate) + [down]
                 let previous = [LlamaTensorNames.LayerWeight.gate, .up, .down].map { quantizer.quantized[index(layer, $0)]! }
                 pending.append((layer, transforms[layer], previous, blockError[layer]))
                 log("{\"step\":\(report.steps),\"event\":\"accept\",\"block\":\(layer),\"block_mse\":\(error),\"previous_mse\":\(blockError[layer])}")

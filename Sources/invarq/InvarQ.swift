@@ -37,9 +37,6 @@ struct InvarQ: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Calibration windows per forward pass (memory grows with it).", valueName: "N"))
     var batch = 2
 
-    @Option(name: .long, help: ArgumentHelp("Calibration tokens cached per block to score the search's proposals.", valueName: "N"))
-    var cacheTokens = 1024
-
     @Option(name: .long, help: ArgumentHelp("Output: gguf, gptq or safetensors (dequantized F32); default gguf for block types, gptq for wNgG.", valueName: "FORMAT"))
     var format: String?
 
@@ -102,8 +99,8 @@ struct InvarQ: ParsableCommand {
         if (baseQuantizer == .gptq || searches) && calib == nil { throw ValidationError("GPTQ and the search need --calib FILE") }
         if let search, search < 1 { throw ValidationError("--search must be at least 1") }
         if let time, !(time > 0) { throw ValidationError("--time must be positive") }
-        if calibWindows < 1 || ctx < 2 || batch < 1 || cacheTokens < 1 || checkEvery < 1 {
-            throw ValidationError("--calib-windows, --ctx, --batch, --cache-tokens and --check-every must be positive (--ctx at least 2)")
+        if calibWindows < 1 || ctx < 2 || batch < 1 || checkEvery < 1 {
+            throw ValidationError("--calib-windows, --ctx, --batch and --check-every must be positive (--ctx at least 2)")
         }
         if !(damping > 0) { throw ValidationError("--damping must be positive") }
         if !(swapFraction > 0 && swapFraction <= 1) { throw ValidationError("--swap-fraction must be in (0, 1]") }
@@ -125,7 +122,7 @@ struct InvarQ: ParsableCommand {
             let source = try InputSource.open(calib)
             let set = try CalibrationSet(tokens: files.tokenizer.encode(try source.readText()), windows: calibWindows, length: ctx, file: source.name)
             let model = try TrainableModel(config: files.config, tensors: tensors.map { $0 })
-            statistics = BlockStatistics.collect(model, calibration: set, batchSize: batch, cachedRows: cacheTokens)
+            statistics = BlockStatistics.collect(model, calibration: set, batchSize: batch)
             say("invarq: calibration: \(set.inputs.count) windows of \(ctx) tokens, \(Format.fixed(elapsed(), 1)) s")
             (calibration, reference) = (set, model)
         }

@@ -6,7 +6,12 @@ import XCTest
 
 final class InvarianceTests: XCTestCase {
     private func ffn(_ x: [Float], gate: [Float], up: [Float], down: [Float], rows: Int, dim: Int, units: Int) -> [Float] {
-        InvarianceSearch.ffn(x, gate: gate, up: up, down: down, dim: dim, units: units)
+        var g = [Float](repeating: 0, count: rows * units), u = g, out = [Float](repeating: 0, count: rows * dim)
+        Gemm.multiply(x, gate, into: &g, m: rows, n: units, k: dim, transposeB: true)
+        Gemm.multiply(x, up, into: &u, m: rows, n: units, k: dim, transposeB: true)
+        Layers.swiGLU(&g, u, count: rows * units)
+        Gemm.multiply(g, down, into: &out, m: rows, n: dim, k: units, transposeB: true)
+        return out
     }
 
     /// Permutation and scaling leave the FFN's function unchanged (to rounding); the transformed
@@ -51,7 +56,7 @@ final class InvarianceTests: XCTestCase {
         let calibration = try CalibrationSet(tokens: tokens, windows: 8, length: 32, file: "test")
         func searched(seed: UInt64) throws -> (report: SearchReport, bytes: [[UInt8]]) {
             let model = try TrainableModel(config: config, tensors: tensors)
-            let statistics = BlockStatistics.collect(model, calibration: calibration, batchSize: 4, cachedRows: 128)
+            let statistics = BlockStatistics.collect(model, calibration: calibration, batchSize: 4)
             let quantizer = ModelQuantizer(config: config, tensors: tensors, target: .groups(bits: 2, groupSize: 32), base: .gptq, statistics: statistics)
             for (index, tensor) in quantizer.evaluationTensors().enumerated() {
                 model.weights.modify(index) { buffer in tensor.values.withUnsafeBufferPointer { buffer.baseAddress!.update(from: $0.baseAddress!, count: $0.count) } }
