@@ -118,7 +118,8 @@ struct InvarQ: ParsableCommand {
         var calibration: CalibrationSet?
         var statistics: [BlockStatistics]?
         var reference: TrainableModel?
-        if let calib {
+        // Calibration statistics only where they are used: GPTQ's Hessians, the search.
+        if let calib, baseQuantizer == .gptq || searches {
             let source = try InputSource.open(calib)
             let set = try CalibrationSet(tokens: files.tokenizer.encode(try source.readText()), windows: calibWindows, length: ctx, file: source.name)
             let model = try TrainableModel(config: files.config, tensors: tensors.map { $0 })
