@@ -3,7 +3,8 @@ import Kernels
 /// Dequantisation of ggml's block types to Float, bit-exact with ggml and gguf-py: the same float32
 /// operations in the same order (scale products first, then q * scale, then the offset).
 public enum BlockDequantizer {
-    static func dequantize(_ type: TensorType, _ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>, blocks: Int) {
+    /// Decodes `blocks` whole blocks of `type` from `bytes` (which must hold them) into `out`.
+    public static func dequantize(_ type: TensorType, _ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>, blocks: Int) {
         let blockBytes = type.blockBytes
         let blockElements = type.blockElements
         for b in 0..<blocks {

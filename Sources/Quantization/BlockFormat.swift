@@ -81,9 +81,7 @@ extension GGUFBlockFormat {
     var blockBytes: Int { type.blockBytes }
 
     func decode(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>) {
-        let count = bytes.count / type.blockBytes * type.blockElements
-        // The byte count is whole blocks by construction, so decoding cannot fail.
-        try! ElementCodec.decode(type, bytes, into: UnsafeMutableBufferPointer(start: out, count: count))
+        BlockDequantizer.dequantize(type, bytes, into: out, blocks: bytes.count / type.blockBytes)
     }
 }
 

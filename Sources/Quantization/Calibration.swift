@@ -61,14 +61,12 @@ public struct BlockStatistics: Sendable {
             let range = start..<min(start + batchSize, calibration.inputs.count)
             let x = Array(calibration.inputs[range])
             model.observeLinearInputs(x) { layer, inputs in
-                var block = blocks[layer]
                 for (h, source, n) in [(\BlockStatistics.attention, inputs.attention, D), (\.attentionOutput, inputs.attentionOutput, D),
                                        (\.ffn, inputs.ffn, D), (\.down, inputs.down, F)] {
-                    block[keyPath: h].withUnsafeMutableBufferPointer { out in
+                    blocks[layer][keyPath: h].withUnsafeMutableBufferPointer { out in
                         Gemm.multiply(source, source, into: out.baseAddress!, m: n, n: n, k: inputs.rows, transposeA: true, beta: 1)
                     }
                 }
-                blocks[layer] = block
             }
             let rows = x.count * (x.first?.count ?? 0)
             _ = model.observeOutputGradients(inputs: x, targets: Array(calibration.targets[range])) { layer, gradient in

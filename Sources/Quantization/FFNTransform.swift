@@ -53,8 +53,9 @@ public struct FFNTransform: Sendable, Equatable {
     public func apply(down: [Float], dim: Int) -> [Float] {
         let F = units
         var newDown = [Float](repeating: 0, count: dim * F)
+        let scales = logScale.map { exp($0) }
         for r in 0..<dim {
-            for i in 0..<F { newDown[r * F + i] = down[r * F + permutation[i]] * exp(logScale[i]) }
+            for i in 0..<F { newDown[r * F + i] = down[r * F + permutation[i]] * scales[i] }
         }
         for (k, theta) in angle.enumerated() where theta != 0 {
             let (a, b) = (2 * k, 2 * k + 1)

@@ -75,7 +75,7 @@ public final class ModelQuantizer {
     public func keptType(of index: Int) -> TensorType {
         switch target {
         case .groups: return .f16
-        case .gguf: return original[index].shape.count == 2 ? target.ggufType(for: original[index].name, shape: original[index].shape, isOutputHead: isOutputHead(index)) : .f32
+        case .gguf: return target.ggufType(shape: original[index].shape, isOutputHead: isOutputHead(index))
         }
     }
 

@@ -47,7 +47,7 @@ public enum QuantizationTarget: Sendable, Equatable, CustomStringConvertible {
 
     /// The type llama.cpp's mix gives a GGUF tensor: the output head (or the tied embedding, which is the
     /// head) Q6_K, other matrices the target, vectors F32; with the fallback for odd row lengths.
-    func ggufType(for name: String, shape: [Int], isOutputHead: Bool) -> TensorType {
+    func ggufType(shape: [Int], isOutputHead: Bool) -> TensorType {
         guard case .gguf(let type) = self, shape.count == 2 else { return .f32 }
         if type.isFloat { return type }
         let chosen: TensorType = isOutputHead && type != .q8_0 ? .q6K : type
@@ -58,7 +58,7 @@ public enum QuantizationTarget: Sendable, Equatable, CustomStringConvertible {
     func format(for name: String, shape: [Int], isOutputHead: Bool) -> BlockFormat? {
         switch self {
         case .gguf:
-            return GGUFFormats.format(for: ggufType(for: name, shape: shape, isOutputHead: isOutputHead))
+            return GGUFFormats.format(for: ggufType(shape: shape, isOutputHead: isOutputHead))
         case .groups(let bits, let size):
             // GPTQ checkpoints quantize the blocks' linear layers and keep embeddings and head in floats.
             guard shape.count == 2, name.hasPrefix("model.layers."), shape[1] % size == 0,

@@ -113,6 +113,10 @@ struct InvarQ: ParsableCommand {
         Gemm.setThreads(runOptions.resolvedThreads)
         if output != "-" { try InputProtection.check(output: output, against: input) }
         let files = try ModelFiles.open(input)
+        // Opened before the long work, so that a bad path fails at once (ToolRunner removes the
+        // unfinished output on any later error or signal).
+        let lineLog = try log.map { try LineLog(path: $0, append: false) }
+        let destination = output == "-" ? try OutputTarget.standardOutput(force: force) : try OutputTarget.file(output, force: force)
         let say = { (line: String) in if runOptions.showsSummaries { ToolRunner.writeError(line) } }
         let tensors = try TrainableModel.tensors(of: files.checkpoint, config: files.config)
         var calibration: CalibrationSet?
@@ -141,9 +145,9 @@ struct InvarQ: ParsableCommand {
             say("invarq: tensor types: " + typeCounts(quantizer))
         }
         if searches, let calibration, let statistics, let reference {
-            try runSearch(quantizer, statistics: statistics, calibration: calibration, model: reference, say: say)
+            try runSearch(quantizer, statistics: statistics, calibration: calibration, model: reference, log: lineLog, say: say)
         }
-        try write(quantizer, files: files)
+        try write(quantizer, files: files, to: destination)
         say("invarq: wrote \(output == "-" ? "<stdout>" : output) (\(outputFormat.rawValue)) in \(Format.fixed(elapsed(), 1)) s, peak RSS \(peakResidentBytes >> 20) MB")
     }
 
@@ -154,17 +158,15 @@ struct InvarQ: ParsableCommand {
     }
 
     private func runSearch(_ quantizer: ModelQuantizer, statistics: [BlockStatistics], calibration: CalibrationSet,
-                           model reference: TrainableModel, say: (String) -> Void) throws {
-        // The reference model's weights become the quantized model's: the search scores against cached
-        // full-precision outputs, not against the reference model.
-        let evaluation = reference
+                           model evaluation: TrainableModel, log lineLog: LineLog?, say: (String) -> Void) throws {
+        // The calibration model's weights become the quantized model's: the search scores against the
+        // full-precision statistics, not against this model.
         for (index, tensor) in quantizer.evaluationTensors().enumerated() {
             evaluation.weights.modify(index) { buffer in tensor.values.withUnsafeBufferPointer { buffer.baseAddress!.update(from: $0.baseAddress!, count: $0.count) } }
         }
         var settings = SearchSettings()
         (settings.steps, settings.seconds, settings.seed, settings.alpha) = (search, time, seed, alpha)
         (settings.swapFraction, settings.scaleStd, settings.rotationStd, settings.checkEvery) = (swapFraction, scaleStd, rotationStd, checkEvery)
-        let lineLog = try log.map { try LineLog(path: $0, append: false) }
         let searchStart = DispatchTime.now().uptimeNanoseconds
         let engine = InvarianceSearch(quantizer: quantizer, statistics: statistics, calibration: calibration, model: evaluation,
                                       settings: settings, batchSize: batch)
@@ -181,8 +183,7 @@ struct InvarQ: ParsableCommand {
             + "\(Format.fixed(report.crossEntropy, 4)), block error \(String(format: "%.4g", report.blockError0)) -> \(String(format: "%.4g", report.blockError))")
     }
 
-    private func write(_ quantizer: ModelQuantizer, files: ModelFiles) throws {
-        let target = output == "-" ? try OutputTarget.standardOutput(force: force) : try OutputTarget.file(output, force: force)
+    private func write(_ quantizer: ModelQuantizer, files: ModelFiles, to target: OutputTarget) throws {
         do {
             switch outputFormat {
             case .gguf:

@@ -144,5 +144,10 @@ final class InvarQTests: XCTestCase {
         XCTAssertTrue(short.stderr.hasPrefix("invarq: \(shortCalib): calibration text has"), short.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("z.safetensors")))
         XCTAssertEqual(try TestSupport.run(invarq, ["--type", "q9_9", model, "-o", path("w.gguf")]).status, 2)
+        // A log that cannot be written fails before any work, and leaves no output.
+        let badLog = try TestSupport.run(invarq, ["--type", "w4g64", "--calib", corpus, "--search", "2", "--log", path("none/s.jsonl"), model, "-o", path("v.safetensors")])
+        XCTAssertEqual(badLog.status, 1)
+        XCTAssertTrue(badLog.stderr.hasPrefix("invarq: \(path("none/s.jsonl")): cannot open for writing"), badLog.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("v.safetensors")))
     }
 }
