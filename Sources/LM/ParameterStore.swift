@@ -5,12 +5,20 @@ import NeuZip
 /// dynamic compression, `compressed: true`) each tensor losslessly compressed and expanded only while
 /// in use, so that memory holds the compressed model plus the tensors of one layer. Both give the same
 /// bits, so training is bit-identical either way.
+///
+/// A compressed tensor is kept as independent pieces of `pieceValues` values: encoding then needs only
+/// a piece's worth of scratch, and the pieces are all about one size, which the allocator reuses
+/// instead of fragmenting the heap with tensor-sized blocks on every update.
 public final class ParameterStore {
     public let names: [String]
     public let shapes: [[Int]]
     public let isCompressed: Bool
     private var dense: [UnsafeMutableBufferPointer<Float>]
-    private var packed: [[UInt8]]
+    private var packed: [[[UInt8]]]
+    static let pieceValues = 1 << 16
+    /// Expansion buffers by element count, kept for the next use: every layer has the shapes of the
+    /// others, so a run needs one layer's worth, allocated once instead of on every use.
+    private var spare: [Int: [UnsafeMutableBufferPointer<Float>]] = [:]
 
     /// Takes the tensors over: each one's values are released as soon as they are stored, so that the
     /// model is never held twice (callers pass them with `consume`).
@@ -23,7 +31,7 @@ public final class ParameterStore {
         packed = []
         for i in owned.indices {
             if compressed {
-                packed.append(Self.compact(owned[i].values.withUnsafeBytes { FloatChunkCodec.encode($0, layout: .float32) }))
+                packed.append(owned[i].values.withUnsafeBytes { Self.encodePieces($0) })
             } else {
                 let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: owned[i].values.count)
                 _ = buffer.initialize(from: owned[i].values)
@@ -33,7 +41,10 @@ public final class ParameterStore {
         }
     }
 
-    deinit { for buffer in dense { buffer.deallocate() } }
+    deinit {
+        for buffer in dense { buffer.deallocate() }
+        for buffers in spare.values { for buffer in buffers { buffer.deallocate() } }
+    }
 
     public var count: Int { names.count }
 
@@ -42,7 +53,7 @@ public final class ParameterStore {
 
     /// Bytes the weights occupy now (compressed or not).
     public var storedBytes: Int {
-        isCompressed ? packed.reduce(0) { $0 + $1.count } : dense.reduce(0) { $0 + $1.count * 4 }
+        isCompressed ? packed.reduce(0) { $0 + $1.reduce(0) { $0 + $1.count } } : dense.reduce(0) { $0 + $1.count * 4 }
     }
 
     /// Runs `body` with the values of the tensors `indices` (in that order), expanded for the call when
@@ -50,7 +61,7 @@ public final class ParameterStore {
     public func withValues<R>(_ indices: [Int], _ body: ([UnsafeMutablePointer<Float>]) throws -> R) rethrows -> R {
         guard isCompressed else { return try body(indices.map { dense[$0].baseAddress! }) }
         let buffers = indices.map { expand($0) }
-        defer { for buffer in buffers { buffer.deallocate() } }
+        defer { for buffer in buffers { release(buffer) } }
         return try body(buffers.map { $0.baseAddress! })
     }
 
@@ -58,9 +69,17 @@ public final class ParameterStore {
     public func modify(_ index: Int, _ body: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
         guard isCompressed else { return try body(dense[index]) }
         let buffer = expand(index)
-        defer { buffer.deallocate() }
-        try body(buffer)
-        packed[index] = Self.compact(FloatChunkCodec.encode(UnsafeRawBufferPointer(buffer), layout: .float32))
+        defer { release(buffer) }
+        // The old pieces go before the new ones are made: the tensor is then never held twice.
+        let original = packed[index]
+        packed[index] = []
+        do {
+            try body(buffer)
+        } catch {
+            packed[index] = original
+            throw error
+        }
+        packed[index] = Self.encodePieces(UnsafeRawBufferPointer(buffer))
     }
 
     /// Every tensor, expanded, for saving.
@@ -79,11 +98,28 @@ public final class ParameterStore {
         }
     }
 
+    /// The F32 values in `bytes`, compressed piece by piece.
+    private static func encodePieces(_ bytes: UnsafeRawBufferPointer) -> [[UInt8]] {
+        let pieceBytes = 4 * pieceValues
+        return stride(from: 0, to: bytes.count, by: pieceBytes).map { start in
+            compact(FloatChunkCodec.encode(UnsafeRawBufferPointer(rebasing: bytes[start..<min(start + pieceBytes, bytes.count)]), layout: .float32))
+        }
+    }
+
+    private func release(_ buffer: UnsafeMutableBufferPointer<Float>) {
+        spare[buffer.count, default: []].append(buffer)
+    }
+
     private func expand(_ index: Int) -> UnsafeMutableBufferPointer<Float> {
-        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: elementCount(index))
-        packed[index].withUnsafeBytes { encoded in
-            // The bytes were made by this process from valid floats: decoding cannot fail.
-            try! FloatChunkCodec.decode(encoded, layout: .float32, into: UnsafeMutableRawBufferPointer(buffer))
+        let count = elementCount(index)
+        let buffer = spare[count]?.popLast() ?? UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+        let raw = UnsafeMutableRawBufferPointer(buffer)
+        for (k, piece) in packed[index].enumerated() {
+            let start = 4 * k * Self.pieceValues
+            piece.withUnsafeBytes { encoded in
+                // The bytes were made by this process from valid floats: decoding cannot fail.
+                try! FloatChunkCodec.decode(encoded, layout: .float32, into: UnsafeMutableRawBufferPointer(rebasing: raw[start..<min(start + 4 * Self.pieceValues, raw.count)]))
+            }
         }
         return buffer
     }

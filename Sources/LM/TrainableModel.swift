@@ -174,6 +174,11 @@ public final class TrainableModel {
         return UnsafePointer(w.targets)
     }
 
+    /// Runs an operation with one weight of layer `l`, expanded for that operation only.
+    private func weightUser(layer l: Int) -> (LlamaTensorNames.LayerWeight, (UnsafeMutablePointer<Float>) -> Void) -> Void {
+        { weight, body in self.weights.withValues([self.index(layer: l, weight)]) { body($0[0]) } }
+    }
+
     private func forward(_ inputs: [[Int32]]) -> TrainingWorkspace {
         let B = inputs.count, T = inputs.first?.count ?? 0
         precondition(B > 0 && T > 0 && inputs.allSatisfy { $0.count == T }, "a batch needs sequences of equal, non-zero length")
@@ -189,29 +194,30 @@ public final class TrainableModel {
         }
         for l in 0..<c.layers {
             let a = w.layers[l]
-            weights.withValues(LlamaTensorNames.LayerWeight.allCases.map { index(layer: l, $0) }) { p in
-                let xin = w.residual[l]
-                Layers.rmsNorm(xin, p[0], a.h1, rows: N, dim: D, epsilon: c.normEpsilon, inverseRMS: a.inverseRMS1)
-                Gemm.multiply(a.h1, p[1], into: a.q, m: N, n: D, k: D, transposeB: true)
-                Gemm.multiply(a.h1, p[2], into: a.k, m: N, n: KV, k: D, transposeB: true)
-                Gemm.multiply(a.h1, p[3], into: a.v, m: N, n: KV, k: D, transposeB: true)
-                Gemm.parallelSmallProducts(B) { s in
-                    Layers.rope(a.q + s * T * D, rows: T, heads: c.heads, headDim: c.headDim, base: c.ropeBase, style: .rotateHalf)
-                    Layers.rope(a.k + s * T * KV, rows: T, heads: c.kvHeads, headDim: c.headDim, base: c.ropeBase, style: .rotateHalf)
-                    Layers.causalAttention(q: a.q + s * T * D, k: a.k + s * T * KV, v: a.v + s * T * KV, out: a.attention + s * T * D,
-                                           positions: T, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
-                                           probabilities: a.probabilities + s * c.heads * T * T)
-                }
-                a.middle.update(from: xin, count: N * D)
-                Gemm.multiply(a.attention, p[4], into: a.middle, m: N, n: D, k: D, transposeB: true, beta: 1)
-                Layers.rmsNorm(a.middle, p[5], a.h2, rows: N, dim: D, epsilon: c.normEpsilon, inverseRMS: a.inverseRMS2)
-                Gemm.multiply(a.h2, p[6], into: a.gate, m: N, n: F, k: D, transposeB: true)
-                Gemm.multiply(a.h2, p[7], into: a.up, m: N, n: F, k: D, transposeB: true)
-                a.activation.update(from: a.gate, count: N * F)
-                Layers.swiGLU(a.activation, a.up, count: N * F)
-                w.residual[l + 1].update(from: a.middle, count: N * D)
-                Gemm.multiply(a.activation, p[8], into: w.residual[l + 1], m: N, n: D, k: F, transposeB: true, beta: 1)
+            // Each weight is expanded only for the operation that reads it (compressed weights: one
+            // tensor at a time in memory).
+            let use = weightUser(layer: l)
+            let xin = w.residual[l]
+            use(.attentionNorm) { Layers.rmsNorm(xin, $0, a.h1, rows: N, dim: D, epsilon: c.normEpsilon, inverseRMS: a.inverseRMS1) }
+            use(.query) { Gemm.multiply(a.h1, $0, into: a.q, m: N, n: D, k: D, transposeB: true) }
+            use(.key) { Gemm.multiply(a.h1, $0, into: a.k, m: N, n: KV, k: D, transposeB: true) }
+            use(.value) { Gemm.multiply(a.h1, $0, into: a.v, m: N, n: KV, k: D, transposeB: true) }
+            Gemm.parallelSmallProducts(B) { s in
+                Layers.rope(a.q + s * T * D, rows: T, heads: c.heads, headDim: c.headDim, base: c.ropeBase, style: .rotateHalf)
+                Layers.rope(a.k + s * T * KV, rows: T, heads: c.kvHeads, headDim: c.headDim, base: c.ropeBase, style: .rotateHalf)
+                Layers.causalAttention(q: a.q + s * T * D, k: a.k + s * T * KV, v: a.v + s * T * KV, out: a.attention + s * T * D,
+                                       positions: T, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
+                                       probabilities: a.probabilities + s * c.heads * T * T)
             }
+            a.middle.update(from: xin, count: N * D)
+            use(.attentionOutput) { Gemm.multiply(a.attention, $0, into: a.middle, m: N, n: D, k: D, transposeB: true, beta: 1) }
+            use(.ffnNorm) { Layers.rmsNorm(a.middle, $0, a.h2, rows: N, dim: D, epsilon: c.normEpsilon, inverseRMS: a.inverseRMS2) }
+            use(.gate) { Gemm.multiply(a.h2, $0, into: a.gate, m: N, n: F, k: D, transposeB: true) }
+            use(.up) { Gemm.multiply(a.h2, $0, into: a.up, m: N, n: F, k: D, transposeB: true) }
+            a.activation.update(from: a.gate, count: N * F)
+            Layers.swiGLU(a.activation, a.up, count: N * F)
+            w.residual[l + 1].update(from: a.middle, count: N * D)
+            use(.down) { Gemm.multiply(a.activation, $0, into: w.residual[l + 1], m: N, n: D, k: F, transposeB: true, beta: 1) }
         }
         weights.withValues([outputNormIndex, outputIndex]) { p in
             Layers.rmsNorm(w.residual[c.layers], p[0], w.finalNormed, rows: N, dim: D, epsilon: c.normEpsilon, inverseRMS: w.finalInverseRMS)
@@ -249,32 +255,31 @@ public final class TrainableModel {
             s.dq.initialize(repeating: 0, count: N * D)
             s.dk.initialize(repeating: 0, count: N * KV)
             s.dv.initialize(repeating: 0, count: N * KV)
-            weights.withValues(layerWeights.map { index(layer: l, $0) }) { p in
-                // FFN: residual[l+1] = middle + activation Wd^T.
-                LayerGradients.linear(a.activation, p[8], dOut: w.dResidual, dx: s.dActivation, dWeight: d[8], rows: N, inputs: F, outputs: D,
-                                      setsInput: true, setsWeight: true)
-                LayerGradients.swiGLU(gate: a.gate, up: a.up, dOut: s.dActivation, dGate: s.dGate, dUp: s.dUp, count: N * F)
-                LayerGradients.linear(a.h2, p[6], dOut: s.dGate, dx: s.dNormed, dWeight: d[6], rows: N, inputs: D, outputs: F,
-                                      setsInput: true, setsWeight: true)
-                LayerGradients.linear(a.h2, p[7], dOut: s.dUp, dx: s.dNormed, dWeight: d[7], rows: N, inputs: D, outputs: F, setsWeight: true)
-                LayerGradients.rmsNorm(a.middle, p[5], inverseRMS: a.inverseRMS2, dOut: s.dNormed, dx: w.dResidual, dWeight: d[5], rows: N, dim: D)
-                // Attention: middle = residual[l] + attention Wo^T (dResidual now holds dMiddle).
-                LayerGradients.linear(a.attention, p[4], dOut: w.dResidual, dx: s.dAttention, dWeight: d[4], rows: N, inputs: D, outputs: D,
-                                      setsInput: true, setsWeight: true)
-                Gemm.parallelSmallProducts(B) { b in
-                    LayerGradients.causalAttention(q: a.q + b * T * D, k: a.k + b * T * KV, v: a.v + b * T * KV,
-                                                   probabilities: a.probabilities + b * c.heads * T * T, dOut: s.dAttention + b * T * D,
-                                                   dq: s.dq + b * T * D, dk: s.dk + b * T * KV, dv: s.dv + b * T * KV,
-                                                   positions: T, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scratch: s.scores + b * T * T)
-                    Layers.rope(s.dq + b * T * D, rows: T, heads: c.heads, headDim: c.headDim, base: c.ropeBase, style: .rotateHalf, inverse: true)
-                    Layers.rope(s.dk + b * T * KV, rows: T, heads: c.kvHeads, headDim: c.headDim, base: c.ropeBase, style: .rotateHalf, inverse: true)
-                }
-                LayerGradients.linear(a.h1, p[1], dOut: s.dq, dx: s.dNormed, dWeight: d[1], rows: N, inputs: D, outputs: D,
-                                      setsInput: true, setsWeight: true)
-                LayerGradients.linear(a.h1, p[2], dOut: s.dk, dx: s.dNormed, dWeight: d[2], rows: N, inputs: D, outputs: KV, setsWeight: true)
-                LayerGradients.linear(a.h1, p[3], dOut: s.dv, dx: s.dNormed, dWeight: d[3], rows: N, inputs: D, outputs: KV, setsWeight: true)
-                LayerGradients.rmsNorm(w.residual[l], p[0], inverseRMS: a.inverseRMS1, dOut: s.dNormed, dx: w.dResidual, dWeight: d[0], rows: N, dim: D)
+            let use = weightUser(layer: l)
+            // FFN: residual[l+1] = middle + activation Wd^T.
+            use(.down) { LayerGradients.linear(a.activation, $0, dOut: w.dResidual, dx: s.dActivation, dWeight: d[8], rows: N, inputs: F, outputs: D,
+                                               setsInput: true, setsWeight: true) }
+            LayerGradients.swiGLU(gate: a.gate, up: a.up, dOut: s.dActivation, dGate: s.dGate, dUp: s.dUp, count: N * F)
+            use(.gate) { LayerGradients.linear(a.h2, $0, dOut: s.dGate, dx: s.dNormed, dWeight: d[6], rows: N, inputs: D, outputs: F,
+                                               setsInput: true, setsWeight: true) }
+            use(.up) { LayerGradients.linear(a.h2, $0, dOut: s.dUp, dx: s.dNormed, dWeight: d[7], rows: N, inputs: D, outputs: F, setsWeight: true) }
+            use(.ffnNorm) { LayerGradients.rmsNorm(a.middle, $0, inverseRMS: a.inverseRMS2, dOut: s.dNormed, dx: w.dResidual, dWeight: d[5], rows: N, dim: D) }
+            // Attention: middle = residual[l] + attention Wo^T (dResidual now holds dMiddle).
+            use(.attentionOutput) { LayerGradients.linear(a.attention, $0, dOut: w.dResidual, dx: s.dAttention, dWeight: d[4], rows: N, inputs: D, outputs: D,
+                                                          setsInput: true, setsWeight: true) }
+            Gemm.parallelSmallProducts(B) { b in
+                LayerGradients.causalAttention(q: a.q + b * T * D, k: a.k + b * T * KV, v: a.v + b * T * KV,
+                                               probabilities: a.probabilities + b * c.heads * T * T, dOut: s.dAttention + b * T * D,
+                                               dq: s.dq + b * T * D, dk: s.dk + b * T * KV, dv: s.dv + b * T * KV,
+                                               positions: T, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scratch: s.scores + b * T * T)
+                Layers.rope(s.dq + b * T * D, rows: T, heads: c.heads, headDim: c.headDim, base: c.ropeBase, style: .rotateHalf, inverse: true)
+                Layers.rope(s.dk + b * T * KV, rows: T, heads: c.kvHeads, headDim: c.headDim, base: c.ropeBase, style: .rotateHalf, inverse: true)
             }
+            use(.query) { LayerGradients.linear(a.h1, $0, dOut: s.dq, dx: s.dNormed, dWeight: d[1], rows: N, inputs: D, outputs: D,
+                                                setsInput: true, setsWeight: true) }
+            use(.key) { LayerGradients.linear(a.h1, $0, dOut: s.dk, dx: s.dNormed, dWeight: d[2], rows: N, inputs: D, outputs: KV, setsWeight: true) }
+            use(.value) { LayerGradients.linear(a.h1, $0, dOut: s.dv, dx: s.dNormed, dWeight: d[3], rows: N, inputs: D, outputs: KV, setsWeight: true) }
+            use(.attentionNorm) { LayerGradients.rmsNorm(w.residual[l], $0, inverseRMS: a.inverseRMS1, dOut: s.dNormed, dx: w.dResidual, dWeight: d[0], rows: N, dim: D) }
             for (k, weight) in layerWeights.enumerated() {
                 try deliver(index(layer: l, weight), UnsafeMutableBufferPointer(start: d[k], count: g.layerCounts[k]))
             }

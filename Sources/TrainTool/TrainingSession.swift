@@ -181,7 +181,7 @@ public struct TrainingSession {
             var metrics = StepMetrics(step: step, loss: loss, validationLoss: evaluate ? trainer.validationLoss() : nil, learningRate: rate,
                                       tokensPerSecond: Double(itemsPerStep) / stepSeconds,
                                       optimizerStateBytes: optimizer.stateBytes + (accumulator?.stateBytes ?? 0),
-                                      peakRSSBytes: peakResidentBytes,
+                                      weightBytes: network.weights.storedBytes, peakRSSBytes: peakResidentBytes,
                                       seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             if evaluate { metrics.validationAccuracy = accuracy?() }
             guard loss.isFinite else {

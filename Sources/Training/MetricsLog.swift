@@ -13,30 +13,34 @@ public struct StepMetrics {
     public var learningRate: Float
     public var tokensPerSecond: Double
     public var optimizerStateBytes: Int
+    /// Bytes the weights occupy in memory (their compressed size with NeuZip-compressed weights).
+    public var weightBytes: Int
     public var peakRSSBytes: Int
     public var seconds: Double
 
     public init(step: Int, loss: Double, validationLoss: Double?, learningRate: Float, tokensPerSecond: Double,
-                optimizerStateBytes: Int, peakRSSBytes: Int, seconds: Double) {
+                optimizerStateBytes: Int, weightBytes: Int, peakRSSBytes: Int, seconds: Double) {
         self.step = step
         self.loss = loss
         self.validationLoss = validationLoss
         self.learningRate = learningRate
         self.tokensPerSecond = tokensPerSecond
         self.optimizerStateBytes = optimizerStateBytes
+        self.weightBytes = weightBytes
         self.peakRSSBytes = peakRSSBytes
         self.seconds = seconds
     }
 
     /// The JSON line: step, loss, val_loss and val_accuracy (when measured), lr, tokens_per_s, optimizer_state_bytes,
-    /// peak_rss, seconds.
+    /// weight_bytes, peak_rss, seconds.
     public var jsonLine: String {
         func number(_ value: Double) -> JSONValue { value.isFinite ? .number("\(value)") : .null }
         var members: [(key: String, value: JSONValue)] = [("step", .number(String(step))), ("loss", number(loss))]
         if let validationLoss { members.append(("val_loss", number(validationLoss))) }
         if let validationAccuracy { members.append(("val_accuracy", number(validationAccuracy))) }
         members += [("lr", number(Double(learningRate))), ("tokens_per_s", number((tokensPerSecond * 10).rounded() / 10)),
-                    ("optimizer_state_bytes", .number(String(optimizerStateBytes))), ("peak_rss", .number(String(peakRSSBytes))),
+                    ("optimizer_state_bytes", .number(String(optimizerStateBytes))),
+                    ("weight_bytes", .number(String(weightBytes))), ("peak_rss", .number(String(peakRSSBytes))),
                     ("seconds", number((seconds * 1000).rounded() / 1000))]
         return JSONWriter.string(.object(members))
     }

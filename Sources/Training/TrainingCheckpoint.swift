@@ -19,18 +19,27 @@ public enum TrainingCheckpoint {
     public static func write(_ weights: ParameterStore, metadata modelMetadata: [(key: String, value: String)], run: String, step: Int,
                              optimizer: (name: String, optimizer: Optimizer, accumulator: GradientAccumulator?)?,
                              to sink: ByteSink, name: String) throws {
-        var tensors = weights.tensors()
         var metadata = modelMetadata
         metadata += [(runKey, run), (stepKey, String(step))]
+        var extra: [FloatTensor] = []
         if let optimizer {
             let state = optimizer.optimizer.saveState()
-            tensors += state.tensors.map { FloatTensor(name: "optimizer." + $0.name, shape: $0.shape, values: $0.values) }
+            extra = state.tensors.map { FloatTensor(name: "optimizer." + $0.name, shape: $0.shape, values: $0.values) }
             var values = state.values
             for (key, value) in optimizer.accumulator?.seedValues ?? [:] { values[key] = value }
             metadata.append((optimizerKey, optimizer.name))
             metadata += values.sorted { $0.key < $1.key }.map { ("optimizer." + $0.key, $0.value) }
         }
-        try FloatTensor.writeSafetensors(tensors, metadata: metadata, to: sink, name: name)
+        // The weights are expanded one at a time as they are written: a compressed model is never held
+        // expanded as a whole.
+        let layout = (0..<weights.count).map { (weights.names[$0], weights.shapes[$0]) } + extra.map { ($0.name, $0.shape) }
+        try FloatTensor.writeSafetensors(layout: layout, metadata: metadata, to: sink, name: name) { i, consume in
+            if i < weights.count {
+                try weights.withValues([i]) { try consume(UnsafeBufferPointer(start: $0[0], count: weights.elementCount(i))) }
+            } else {
+                try extra[i - weights.count].values.withUnsafeBufferPointer { try consume($0) }
+            }
+        }
     }
 
     /// A training state read back: the step reached, the optimizer's state, and accumulator seeds.

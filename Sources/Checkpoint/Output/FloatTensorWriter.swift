@@ -13,15 +13,27 @@ public struct FloatTensor: Sendable {
     }
 }
 
+/// Hands tensor `index`'s values to `consume`: how the streaming writers ask for one tensor at a time.
+public typealias FloatTensorProvider = (_ index: Int, _ consume: (UnsafeBufferPointer<Float>) throws -> Void) throws -> Void
+
 extension FloatTensor {
     /// Writes `tensors` in order as safetensors with every tensor in `dtype` (F32, BF16 or F16, rounded
     /// to nearest even), then `metadata` as `__metadata__`.
     public static func writeSafetensors(_ tensors: [FloatTensor], dtype: TensorType = .f32, metadata: [(key: String, value: String)]?,
                                         to sink: ByteSink, name: String) throws {
+        try writeSafetensors(layout: tensors.map { ($0.name, $0.shape) }, dtype: dtype, metadata: metadata, to: sink, name: name) { i, consume in
+            try tensors[i].values.withUnsafeBufferPointer { try consume($0) }
+        }
+    }
+
+    /// Writes the tensors named and shaped by `layout` as safetensors, asking `values` for each one in turn,
+    /// so that a caller holding its tensors compressed never needs them all expanded at once.
+    public static func writeSafetensors(layout: [(name: String, shape: [Int])], dtype: TensorType = .f32, metadata: [(key: String, value: String)]?,
+                                        to sink: ByteSink, name: String, values: FloatTensorProvider) throws {
         guard [.f32, .bf16, .f16].contains(dtype) else { throw CheckpointError(file: name, "tensor dtype must be F32, BF16 or F16") }
-        let header = try SafetensorsHeader.contiguous(tensors.map { ($0.name, dtype, $0.shape) }, metadata: metadata)
+        let header = try SafetensorsHeader.contiguous(layout.map { ($0.name, dtype, $0.shape) }, metadata: metadata)
         let writer = try CheckpointWriter(safetensors: header, to: sink, name: name)
-        try write(tensors, dtype: dtype, to: writer)
+        try write(layout.map { $0.shape.reduce(1, *) }, dtype: dtype, to: writer, values: values)
     }
 
     /// Writes `tensors` as GGUF (F32, BF16 or F16) with `metadata`.
@@ -30,18 +42,23 @@ extension FloatTensor {
         guard [.f32, .bf16, .f16].contains(dtype) else { throw CheckpointError(file: name, "tensor dtype must be F32, BF16 or F16") }
         let header = try GGUFHeader.layout(metadata: metadata, tensors: tensors.map { ($0.name, dtype, $0.shape) })
         let writer = try CheckpointWriter(gguf: header, to: sink, name: name)
-        try write(tensors, dtype: dtype, to: writer)
+        try write(tensors.map(\.values.count), dtype: dtype, to: writer) { i, consume in
+            try tensors[i].values.withUnsafeBufferPointer { try consume($0) }
+        }
     }
 
-    private static func write(_ tensors: [FloatTensor], dtype: TensorType, to writer: CheckpointWriter) throws {
+    private static func write(_ counts: [Int], dtype: TensorType, to writer: CheckpointWriter, values: FloatTensorProvider) throws {
         var encoded: [UInt8] = []
-        for tensor in tensors {
-            let count = dtype.byteCount(elements: tensor.values.count)!
-            if encoded.count < count { encoded = [UInt8](repeating: 0, count: count) }
-            try encoded.withUnsafeMutableBytes { raw in
-                let out = UnsafeMutableRawBufferPointer(rebasing: raw[0..<count])
-                try tensor.values.withUnsafeBufferPointer { try ElementCodec.encode($0, as: dtype, into: out) }
-                try writer.write(UnsafeRawBufferPointer(out))
+        for (i, expected) in counts.enumerated() {
+            try values(i) { tensor in
+                precondition(tensor.count == expected, "tensor \(i): \(tensor.count) values for \(expected) declared")
+                let count = dtype.byteCount(elements: tensor.count)!
+                if encoded.count < count { encoded = [UInt8](repeating: 0, count: count) }
+                try encoded.withUnsafeMutableBytes { raw in
+                    let out = UnsafeMutableRawBufferPointer(rebasing: raw[0..<count])
+                    try ElementCodec.encode(tensor, as: dtype, into: out)
+                    try writer.write(UnsafeRawBufferPointer(out))
+                }
             }
         }
         try writer.finish()
