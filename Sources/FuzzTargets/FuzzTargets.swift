@@ -52,7 +52,7 @@ public enum FuzzTargets {
         }
     }
 
-    /// The input as a NeuZip float chunk and as a rANS stream, for every layout and a size taken from the
+    /// The input as a NeuZip float chunk and as a rANS and a Huffman stream, for every layout and a size taken from the
     /// first bytes.
     public static func entropyDecoder(_ data: UnsafeRawBufferPointer) {
         guard data.count >= 2 else { return }
@@ -64,6 +64,7 @@ public enum FuzzTargets {
         }
         var symbols = [UInt8](repeating: 0, count: count)
         _ = try? symbols.withUnsafeMutableBufferPointer { try RANS.decode(payload, into: $0) }
+        _ = try? symbols.withUnsafeMutableBufferPointer { try Huffman.decode(payload, into: $0) }
     }
 
     // MARK: helpers

@@ -62,48 +62,27 @@ enum BytePlanes {
         }
     }
 
-    /// Joins the planes back into `n` values.
+    /// Joins the planes back into `n` values. Plain loops over raw pointers, which the compiler turns into
+    /// vector code (SIMD types' conversions between lane widths are not inlined, and cost more).
     static func merge(_ planes: [UnsafePointer<UInt8>], _ n: Int, _ layout: FloatLayout, _ output: UnsafeMutableRawBufferPointer) {
-        let out = output.baseAddress!
-        let p = planes.map { UnsafeRawPointer($0) }
-        var i = 0
-        @inline(__always) func load(_ k: Int) -> SIMD16<UInt16> {
-            SIMD16<UInt16>(truncatingIfNeeded: p[k].loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self))
-        }
-        @inline(__always) func load32(_ k: Int) -> SIMD16<UInt32> {
-            SIMD16<UInt32>(truncatingIfNeeded: p[k].loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self))
-        }
         switch layout {
         case .bfloat16:
-            while i + 16 <= n {
-                let e = load(0), s = load(1)
-                out.storeBytes(of: (s & 0x80) &<< 8 | e &<< 7 | s & 0x7F, toByteOffset: 2 * i, as: SIMD16<UInt16>.self)
-                i += 16
-            }
-            while i < n {
-                let e = UInt16(planes[0][i]), s = UInt16(planes[1][i])
-                out.storeBytes(of: (s & 0x80) << 8 | e << 7 | s & 0x7F, toByteOffset: 2 * i, as: UInt16.self)
-                i += 1
+            let e = planes[0], s = planes[1]
+            let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: n)
+            for i in 0..<n {
+                let sign = UInt16(s[i])
+                out[i] = (sign & 0x80) &<< 8 | UInt16(e[i]) &<< 7 | sign & 0x7F
             }
         case .float16:
-            while i + 16 <= n {
-                out.storeBytes(of: load(0) &<< 8 | load(1), toByteOffset: 2 * i, as: SIMD16<UInt16>.self)
-                i += 16
-            }
-            while i < n {
-                out.storeBytes(of: UInt16(planes[0][i]) << 8 | UInt16(planes[1][i]), toByteOffset: 2 * i, as: UInt16.self)
-                i += 1
-            }
+            let high = planes[0], low = planes[1]
+            let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: n)
+            for i in 0..<n { out[i] = UInt16(high[i]) &<< 8 | UInt16(low[i]) }
         default:
-            while i + 16 <= n {
-                let e = load32(0), b0 = load32(1), b1 = load32(2), s = load32(3)
-                out.storeBytes(of: (s & 0x80) &<< 24 | e &<< 23 | (s & 0x7F) &<< 16 | b1 &<< 8 | b0, toByteOffset: 4 * i, as: SIMD16<UInt32>.self)
-                i += 16
-            }
-            while i < n {
-                let e = UInt32(planes[0][i]), b0 = UInt32(planes[1][i]), b1 = UInt32(planes[2][i]), s = UInt32(planes[3][i])
-                out.storeBytes(of: (s & 0x80) << 24 | e << 23 | (s & 0x7F) << 16 | b1 << 8 | b0, toByteOffset: 4 * i, as: UInt32.self)
-                i += 1
+            let e = planes[0], b0 = planes[1], b1 = planes[2], s = planes[3]
+            let out = output.baseAddress!.bindMemory(to: UInt32.self, capacity: n)
+            for i in 0..<n {
+                let top = UInt32(s[i])
+                out[i] = (top & 0x80) &<< 24 | UInt32(e[i]) &<< 23 | (top & 0x7F) &<< 16 | UInt32(b1[i]) &<< 8 | UInt32(b0[i])
             }
         }
     }

@@ -24,14 +24,18 @@ public enum RANS {
     /// cannot save `minimumSaving` of the raw size (the plane is then stored raw without trying).
     public static func encode(_ input: UnsafeBufferPointer<UInt8>, minimumSaving: Double = 0) -> [UInt8]? {
         var counts = [Int](repeating: 0, count: 256)
-        counts.withUnsafeMutableBufferPointer { c in for byte in input { c[Int(byte)] += 1 } }
+        counts.withUnsafeMutableBufferPointer { ByteHistogram.count(input, into: $0) }
         guard counts.filter({ $0 > 0 }).count > 1 else { return nil }
-        if minimumSaving > 0 {
-            let n = Double(input.count)
-            let entropy = counts.reduce(0.0) { $1 == 0 ? $0 : $0 - Double($1) / n * log2(Double($1) / n) }
-            if entropy / 8 > 1 - minimumSaving { return nil }
-        }
-        let table = FrequencyTable(counts: counts)
+        if minimumSaving > 0 && ByteHistogram.entropyBits(counts) / 8 > Double(input.count) * (1 - minimumSaving) { return nil }
+        return counts.withUnsafeBufferPointer { encode(input, counts: $0) }
+    }
+
+    /// Bytes of a stream besides the coded symbols: table, states and word counts.
+    static func overheadBytes(symbols: Int) -> Int { 1 + 3 * symbols + 8 * lanes }
+
+    /// Encodes `input` whose symbol counts (at least two symbols present) are `counts`.
+    static func encode(_ input: UnsafeBufferPointer<UInt8>, counts: UnsafeBufferPointer<Int>) -> [UInt8] {
+        let table = FrequencyTable(counts: Array(counts))
         let symbols = table.encodingSymbols()
         let n = input.count
         // Each lane emits at most one word per symbol; lanes write downwards into their own region so

@@ -14,6 +14,8 @@ guard arguments.count >= 3, let threads = Int(arguments[2]) else {
     exit(2)
 }
 AllocatorTuning.keepChunkBuffers()
+runMicroIfAsked()
+runDecodeOnlyIfAsked()
 let kept = arguments.count > 3 ? Int(arguments[3]) : nil
 let input = arguments[1]
 let packed = "/dev/shm/neuzip-bench-\(getpid()).nz"

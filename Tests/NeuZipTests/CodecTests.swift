@@ -68,6 +68,30 @@ final class CodecTests: XCTestCase {
         }
     }
 
+    /// F32 weights where some rows were stored at lower precision (their low mantissa bytes zero, as in an
+    /// embedding's untouched rows) have those planes coded by lz4 or zstd, which remove the runs, and the
+    /// chunk still round-trips exactly.
+    func testMantissaPlanesWithZeroRunsUseARepeatCoder() throws {
+        var input = gaussianBits(65536, layout: .float32, seed: 5)
+        for row in stride(from: 0, to: 256, by: 9) {
+            for i in (row * 256)..<(row * 256 + 256) { input[4 * i] = 0; input[4 * i + 1] = 0 }
+        }
+        let encoded = input.withUnsafeBytes { FloatChunkCodec.encode($0, layout: .float32) }
+        var tags: [UInt8] = []
+        var offset = 1
+        while offset < encoded.count {
+            tags.append(encoded[offset])
+            let length = encoded[(offset + 1)...(offset + 4)].reversed().reduce(0) { $0 << 8 | Int($1) }
+            offset += 5 + length
+        }
+        XCTAssertEqual(tags.count, 4)
+        XCTAssertTrue([PlaneEncoding.lz4.rawValue, PlaneEncoding.zstd.rawValue].contains(tags[1]), "plane tags \(tags)")
+        XCTAssertEqual(tags[0], PlaneEncoding.huffman.rawValue)
+        var output = [UInt8](repeating: 0, count: input.count)
+        try encoded.withUnsafeBytes { raw in try output.withUnsafeMutableBytes { try FloatChunkCodec.decode(raw, layout: .float32, into: $0) } }
+        XCTAssertEqual(output, input)
+    }
+
     /// Lossy chunks decode to exactly what the scalar rounding reference gives, keep non-finite values,
     /// and never turn a finite value into infinity.
     func testLossyChunksMatchTheRoundingReference() throws {

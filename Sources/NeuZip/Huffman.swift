@@ -1,0 +1,385 @@
+/// Canonical Huffman coding of a byte plane, built for decoding speed. Code lengths are limited to
+/// `maxLength` (12) bits, so one lookup of the next 12 bits of a stream yields up to four whole symbols
+/// (trained weights' exponents average under 3 bits a symbol, so a lookup usually yields three or four),
+/// and the plane is cut into four quarters coded as independent streams that the decoder advances in
+/// one interleaved loop, so that their dependency chains overlap. rANS codes closer to the entropy;
+/// Huffman decodes several times faster; `PlaneCodec` chooses between them.
+///
+/// Layout: the code lengths (first symbol u8, symbol count - 1 u8, then 4 bits a symbol from the first
+/// on, two to a byte, low half first, 0 for an absent one), the four streams' byte counts (u32 LE each),
+/// then the four streams. A stream is the
+/// codes of its quarter's symbols, least significant bit first, then 8 zero bytes, so that the decoder
+/// may always load 8 bytes at once.
+public enum Huffman {
+    static let maxLength = 12
+    static let tableSize = 1 << maxLength
+    static let streams = 4
+    static let padding = 8
+    static let sizeFieldBytes = 4 * streams
+
+    // MARK: code construction
+
+    /// Code lengths per symbol (0 for absent ones), at most `maxLength` bits, from symbol counts; nil when
+    /// fewer than two symbols occur.
+    static func codeLengths(_ counts: UnsafeBufferPointer<Int>) -> [UInt8]? {
+        let present = (0..<256).filter { counts[$0] > 0 }.sorted { (counts[$0], $0) < (counts[$1], $1) }
+        let k = present.count
+        guard k > 1 else { return nil }
+        // Two-queue construction over leaves sorted by count: internal nodes are made in order of weight.
+        var weight = present.map { counts[$0] } + [Int](repeating: 0, count: k - 1)
+        var parent = [Int](repeating: 0, count: 2 * k - 1)
+        var leaf = 0, inner = k, made = k
+        func lightest() -> Int {
+            if leaf < k && (inner == made || weight[leaf] <= weight[inner]) { leaf += 1; return leaf - 1 }
+            inner += 1
+            return inner - 1
+        }
+        while made < 2 * k - 1 {
+            let a = lightest(), b = lightest()
+            weight[made] = weight[a] + weight[b]
+            parent[a] = made
+            parent[b] = made
+            made += 1
+        }
+        var depth = [Int](repeating: 0, count: 2 * k - 1)
+        for node in stride(from: 2 * k - 3, through: 0, by: -1) { depth[node] = depth[parent[node]] + 1 }
+        var lengths = [UInt8](repeating: 0, count: 256)
+        for (i, symbol) in present.enumerated() { lengths[symbol] = UInt8(min(depth[i], maxLength)) }
+        limitLengths(&lengths, present: present)
+        return lengths
+    }
+
+    /// Brings clamped lengths back to a prefix code (Kraft sum at most 1) by lengthening the least frequent
+    /// of the longest codes still under the limit, then spends any slack shortening the most frequent.
+    /// `present` lists the symbols from least to most frequent.
+    private static func limitLengths(_ lengths: inout [UInt8], present: [Int]) {
+        let full = 1 << maxLength
+        func units(_ length: UInt8) -> Int { 1 << (maxLength - Int(length)) }
+        var kraft = present.reduce(0) { $0 + units(lengths[$1]) }
+        while kraft > full {
+            var chosen = -1
+            for symbol in present where Int(lengths[symbol]) < maxLength {
+                if chosen < 0 || lengths[symbol] > lengths[chosen] { chosen = symbol }
+            }
+            lengths[chosen] += 1
+            kraft -= units(lengths[chosen])
+        }
+        for symbol in present.reversed() {
+            while lengths[symbol] > 1 && kraft + units(lengths[symbol]) <= full {
+                kraft += units(lengths[symbol])
+                lengths[symbol] -= 1
+            }
+        }
+    }
+
+    /// Canonical codes, bit-reversed for least-significant-bit-first streams: per symbol, code | length << 16.
+    private static func encodingTable(_ lengths: [UInt8]) -> [UInt32] {
+        var perLength = [Int](repeating: 0, count: maxLength + 1)
+        for length in lengths where length > 0 { perLength[Int(length)] += 1 }
+        var next = [Int](repeating: 0, count: maxLength + 1)
+        var code = 0
+        for bits in 1...maxLength {
+            code = (code + perLength[bits - 1]) << 1
+            next[bits] = code
+        }
+        return lengths.map { length in
+            guard length > 0 else { return 0 }
+            let canonical = next[Int(length)]
+            next[Int(length)] += 1
+            var reversed = 0
+            for bit in 0..<Int(length) where canonical & (1 << bit) != 0 { reversed |= 1 << (Int(length) - 1 - bit) }
+            return UInt32(reversed) | UInt32(length) << 16
+        }
+    }
+
+    // MARK: encoding
+
+    /// The coded size in bytes that `encode` would produce for these lengths and counts.
+    static func encodedSize(_ lengths: [UInt8], _ counts: UnsafeBufferPointer<Int>) -> Int {
+        let bits = (0..<256).reduce(0) { $0 + Int(lengths[$1]) * counts[$1] }
+        return serialized(lengths).count + sizeFieldBytes + bits / 8 + streams * (1 + padding)
+    }
+
+    /// Encodes `input` with the code `lengths` (from `codeLengths` of its counts).
+    static func encode(_ input: UnsafeBufferPointer<UInt8>, lengths: [UInt8]) -> [UInt8] {
+        let codes = encodingTable(lengths)
+        let n = input.count
+        // Each stream is written into its own region first (its size is known only at the end), then the
+        // regions are moved together.
+        let region = (n / streams + streams) * maxLength / 8 + 2 * padding
+        let table = serialized(lengths)
+        let headerBytes = table.count + sizeFieldBytes
+        return [UInt8](unsafeUninitializedCapacity: headerBytes + streams * region) { out, size in
+            let base = UnsafeMutableRawPointer(out.baseAddress!)
+            base.copyMemory(from: table, byteCount: table.count)
+            let written = codes.withUnsafeBufferPointer { encodeStreams(input, $0, base + headerBytes, region: region) }
+            var position = headerBytes
+            for k in 0..<streams {
+                base.storeBytes(of: UInt32(written[k]).littleEndian, toByteOffset: table.count + 4 * k, as: UInt32.self)
+                if position != headerBytes + k * region { (base + position).copyMemory(from: base + headerBytes + k * region, byteCount: written[k]) }
+                position += written[k]
+            }
+            size = position
+        }
+    }
+
+    /// The code lengths of the symbols from the first to the last present one, 4 bits each.
+    static func serialized(_ lengths: [UInt8]) -> [UInt8] {
+        let first = lengths.firstIndex { $0 > 0 } ?? 0, last = lengths.lastIndex { $0 > 0 } ?? 0
+        var out: [UInt8] = [UInt8(first), UInt8(last - first)]
+        for s in stride(from: first, through: last, by: 2) {
+            out.append(lengths[s] | (s + 1 <= last ? lengths[s + 1] << 4 : 0))
+        }
+        return out
+    }
+
+    /// Reads `serialized` back: the 256 lengths and the bytes they took.
+    static func readLengths(_ data: UnsafeRawBufferPointer) throws -> ([UInt8], Int) {
+        guard data.count >= 2 else { throw CodecError("Huffman stream too short") }
+        let first = Int(data[0]), count = Int(data[1]) + 1
+        let size = 2 + (count + 1) / 2
+        guard first + count <= 256, data.count >= size else { throw CodecError("Huffman code lengths are corrupt") }
+        var lengths = [UInt8](repeating: 0, count: 256)
+        for k in 0..<count { lengths[first + k] = (data[2 + k / 2] >> (4 * UInt8(k % 2))) & 15 }
+        return (lengths, size)
+    }
+
+    /// Quarter `k` of `n` symbols.
+    @inline(__always) static func segment(_ k: Int, of n: Int) -> Range<Int> {
+        (k * (n / streams))..<(k == streams - 1 ? n : (k + 1) * (n / streams))
+    }
+
+    /// One stream being written: a bit accumulator flushed eight bytes at a time.
+    private struct StreamWriter {
+        let out: UnsafeMutableRawPointer
+        var accumulator: UInt64 = 0
+        var pending: UInt64 = 0
+        var position = 0
+
+        init(_ out: UnsafeMutableRawPointer) { self.out = out }
+
+        @inline(__always) mutating func put(_ entry: UInt32) {
+            accumulator |= UInt64(entry & 0xFFFF) &<< pending
+            pending &+= UInt64(entry &>> 16)
+        }
+
+        /// Stores the accumulator and keeps its incomplete last byte (so at most 7 bits stay pending).
+        @inline(__always) mutating func flush() {
+            out.storeBytes(of: accumulator.littleEndian, toByteOffset: position, as: UInt64.self)
+            let bytes = pending &>> 3
+            position &+= Int(bytes)
+            accumulator = accumulator &>> (bytes &<< 3)
+            pending &= 7
+        }
+
+        /// Writes the last bits and the padding; returns the stream's size.
+        mutating func finish() -> Int {
+            let tail = Int((pending + 7) >> 3)
+            out.storeBytes(of: accumulator.littleEndian, toByteOffset: position, as: UInt64.self)
+            (out + position + tail).initializeMemory(as: UInt8.self, repeating: 0, count: padding)
+            return position + tail + padding
+        }
+    }
+
+    /// Codes the four quarters of `input` into regions of `region` bytes at `out`, interleaved so that the
+    /// four accumulators' dependency chains overlap; returns each stream's size. Eight bytes are stored at
+    /// a time, hence the regions' slack.
+    private static func encodeStreams(_ input: UnsafeBufferPointer<UInt8>, _ codes: UnsafeBufferPointer<UInt32>,
+                                      _ out: UnsafeMutableRawPointer, region: Int) -> [Int] {
+        let n = input.count, quarter = n / streams
+        let source = input.baseAddress!
+        var w0 = StreamWriter(out), w1 = StreamWriter(out + region), w2 = StreamWriter(out + 2 * region), w3 = StreamWriter(out + 3 * region)
+        let s1 = source + quarter, s2 = source + 2 * quarter, s3 = source + 3 * quarter
+        var i = 0
+        // Four codes (at most 48 bits) fit beside the at most 7 bits a flush leaves.
+        while i + 4 <= quarter {
+            for j in i..<(i + 4) {
+                w0.put(codes[Int(source[j])]); w1.put(codes[Int(s1[j])]); w2.put(codes[Int(s2[j])]); w3.put(codes[Int(s3[j])])
+            }
+            w0.flush(); w1.flush(); w2.flush(); w3.flush()
+            i += 4
+        }
+        while i < quarter {
+            w0.put(codes[Int(source[i])]); w1.put(codes[Int(s1[i])]); w2.put(codes[Int(s2[i])]); w3.put(codes[Int(s3[i])])
+            w0.flush(); w1.flush(); w2.flush(); w3.flush()
+            i += 1
+        }
+        // The last quarter's extra symbols (n not a multiple of four).
+        for j in (4 * quarter)..<n {
+            w3.put(codes[Int(source[j])])
+            w3.flush()
+        }
+        return [w0.finish(), w1.finish(), w2.finish(), w3.finish()]
+    }
+
+    // MARK: decoding
+
+    /// Decodes exactly `output.count` symbols from `data`. Corrupt data is detected (lengths that are no
+    /// prefix code, codes that exist in no table entry, streams that end early or have bytes left) and
+    /// never read or written out of bounds.
+    public static func decode(_ data: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<UInt8>) throws {
+        let (lengths, tableBytes) = try readLengths(data)
+        let headerBytes = tableBytes + sizeFieldBytes
+        guard data.count >= headerBytes else { throw CodecError("Huffman stream too short") }
+        let kraft = lengths.reduce(0) { $1 == 0 ? $0 : $0 + (1 << (maxLength - Int($1))) }
+        guard lengths.contains(where: { $0 > maxLength }) == false, kraft <= tableSize, lengths.filter({ $0 > 0 }).count > 1 else {
+            throw CodecError("Huffman code lengths are corrupt")
+        }
+        var bounds: [Range<Int>] = []
+        var offset = headerBytes
+        for k in 0..<streams {
+            let count = Int(UInt32(littleEndian: data.loadUnaligned(fromByteOffset: tableBytes + 4 * k, as: UInt32.self)))
+            guard count >= padding, count <= data.count - offset else { throw CodecError("Huffman stream lengths do not match its size") }
+            bounds.append(offset..<(offset + count))
+            offset += count
+        }
+        guard offset == data.count else { throw CodecError("Huffman stream lengths do not match its size") }
+        let tables = DecodingTables(lengths, encodingTable(lengths))
+        let n = output.count
+        guard let out = output.baseAddress, n > 0 else { return }
+        let start = data.baseAddress!
+        try tables.single.withUnsafeBufferPointer { single in
+            try tables.multiple.withUnsafeBufferPointer { multiple in
+                var readers = (0..<streams).map { k in
+                    StreamReader(next: start + bounds[k].lowerBound, end: start + bounds[k].upperBound,
+                                 out: out + segment(k, of: n).lowerBound, outEnd: out + segment(k, of: n).upperBound)
+                }
+                try decodeInterleaved(&readers, multiple)
+                for k in 0..<streams {
+                    try readers[k].finish(single)
+                    guard readers[k].consumedBytes(from: start + bounds[k].lowerBound) + padding == bounds[k].count else {
+                        throw CodecError("Huffman stream \(k) does not end where its length says")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The decoder's lookup tables over the next 12 bits of a stream.
+    struct DecodingTables {
+        /// One symbol: symbol | length << 8 (length 0: no code starts with these bits).
+        var single = [UInt16](repeating: 0, count: tableSize)
+        /// Up to four symbols: their bytes (bits 0-31, first in the lowest), bits used (32-39), symbol count
+        /// (40-47); bit 63 marks bits that begin no code (the entry then consumes 12 bits and writes nothing).
+        var multiple = [UInt64](repeating: 0, count: tableSize)
+
+        static let invalid: UInt64 = 1 << 63 | UInt64(maxLength) << 32
+
+        init(_ lengths: [UInt8], _ codes: [UInt32]) {
+            single.withUnsafeMutableBufferPointer { single in
+                for symbol in 0..<256 where lengths[symbol] > 0 {
+                    let code = Int(codes[symbol] & 0xFFFF), length = Int(lengths[symbol])
+                    let entry = UInt16(symbol) | UInt16(length) << 8
+                    var index = code
+                    while index < tableSize { single[index] = entry; index &+= 1 &<< length }
+                }
+                multiple.withUnsafeMutableBufferPointer { multiple in
+                    for index in 0..<tableSize {
+                        var used = 0, count = 0
+                        var bytes: UInt64 = 0
+                        // Greedy: the next code counts only if all of its bits lie within the 12 known ones.
+                        while count < 4 {
+                            let entry = single[(index &>> used) & (tableSize - 1)]
+                            let length = Int(entry &>> 8)
+                            if length == 0 || used &+ length > maxLength { break }
+                            bytes |= UInt64(entry & 0xFF) &<< (8 &* count)
+                            used &+= length
+                            count &+= 1
+                        }
+                        multiple[index] = count == 0 ? Self.invalid : bytes | UInt64(used) &<< 32 | UInt64(count) &<< 40
+                    }
+                }
+            }
+        }
+    }
+
+    /// One stream's position: its next unread byte, a bit accumulator, and where its symbols go.
+    struct StreamReader {
+        var next: UnsafeRawPointer
+        let end: UnsafeRawPointer
+        var bits: UInt64 = 0
+        var available: UInt64 = 0
+        var out: UnsafeMutablePointer<UInt8>
+        let outEnd: UnsafeMutablePointer<UInt8>
+
+        init(next: UnsafeRawPointer, end: UnsafeRawPointer, out: UnsafeMutablePointer<UInt8>, outEnd: UnsafeMutablePointer<UInt8>) {
+            self.next = next
+            self.end = end
+            self.out = out
+            self.outEnd = outEnd
+        }
+
+        /// Tops the accumulator up to at least 56 bits with one 8-byte load (the caller checks 8 bytes remain).
+        @inline(__always) mutating func refill() {
+            bits |= UInt64(littleEndian: next.loadUnaligned(as: UInt64.self)) &<< available
+            next += Int((63 &- available) >> 3)
+            available |= 56
+        }
+
+        /// Up to four symbols from one lookup; returns the entry (for the invalid mark).
+        @inline(__always) mutating func step(_ table: UnsafeBufferPointer<UInt64>) -> UInt64 {
+            let entry = table[Int(bits & UInt64(tableSize - 1))]
+            UnsafeMutableRawPointer(out).storeBytes(of: UInt32(truncatingIfNeeded: entry), as: UInt32.self)
+            out += Int((entry &>> 40) & 0xFF)
+            let used = (entry &>> 32) & 0xFF
+            bits = bits &>> used
+            available &-= used
+            return entry
+        }
+
+        /// Rounds (one refill, four lookups) that can run without any check: at most 16 symbols and 7 bytes each.
+        var safeRounds: Int {
+            let input = end - next - padding
+            return input < 0 ? 0 : min((outEnd - out) / 16, input / 7 + 1)
+        }
+
+        /// Decodes the remaining symbols one at a time, checking every read.
+        mutating func finish(_ single: UnsafeBufferPointer<UInt16>) throws {
+            while out < outEnd {
+                if available < UInt64(maxLength) {
+                    if end - next >= 8 {
+                        refill()
+                    } else {
+                        while available <= 56 && next < end {
+                            bits |= UInt64(next.load(as: UInt8.self)) << available
+                            next += 1
+                            available += 8
+                        }
+                    }
+                }
+                let entry = single[Int(bits & UInt64(tableSize - 1))]
+                let length = UInt64(entry >> 8)
+                guard length > 0 else { throw CodecError("Huffman stream holds a code that does not exist") }
+                guard length <= available else { throw CodecError("Huffman stream ends early") }
+                out.pointee = UInt8(truncatingIfNeeded: entry)
+                out += 1
+                bits >>= length
+                available -= length
+            }
+        }
+
+        /// Bytes of the stream consumed by the symbols decoded so far (whole bytes, rounded up).
+        func consumedBytes(from start: UnsafeRawPointer) -> Int {
+            (8 * (next - start) - Int(available) + 7) / 8
+        }
+    }
+
+    /// The fast loop: all four streams advance together while none is near the end of its input or output.
+    private static func decodeInterleaved(_ readers: inout [StreamReader], _ table: UnsafeBufferPointer<UInt64>) throws {
+        var r0 = readers[0], r1 = readers[1], r2 = readers[2], r3 = readers[3]
+        var marks: UInt64 = 0
+        while true {
+            let rounds = min(min(r0.safeRounds, r1.safeRounds), min(r2.safeRounds, r3.safeRounds))
+            if rounds == 0 { break }
+            for _ in 0..<rounds {
+                r0.refill(); r1.refill(); r2.refill(); r3.refill()
+                marks |= r0.step(table) | r1.step(table) | r2.step(table) | r3.step(table)
+                marks |= r0.step(table) | r1.step(table) | r2.step(table) | r3.step(table)
+                marks |= r0.step(table) | r1.step(table) | r2.step(table) | r3.step(table)
+                marks |= r0.step(table) | r1.step(table) | r2.step(table) | r3.step(table)
+            }
+            guard marks >> 63 == 0 else { throw CodecError("Huffman stream holds a code that does not exist") }
+        }
+        readers = [r0, r1, r2, r3]
+    }
+}
