@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Fork-join parallelism over an index range with a fixed number of threads (`-T`).
 public enum Parallel {
@@ -6,20 +7,23 @@ public enum Parallel {
     public static var coreCount: Int { System.activeProcessorCount }
 
     /// Runs `body(i)` for every i in 0..<count on at most `threads` threads and returns when all are done.
-    /// `body` must be safe to call concurrently for different indices.
+    /// Each thread claims the next index when it is free, so unequal items (chunks of different sizes)
+    /// keep every thread busy, and index 0 is always claimed first. `body` must be safe to call
+    /// concurrently for different indices.
     public static func forEach(_ count: Int, threads: Int, _ body: (Int) -> Void) {
         let workers = max(1, min(threads, count))
         if workers == 1 {
             for i in 0..<count { body(i) }
             return
         }
+        let next = Atomic<Int>(0)
         withoutActuallyEscaping(body) { escapable in
             let box = UncheckedBox(escapable)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var i = worker
-                while i < count {
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    if i >= count { break }
                     box.value(i)
-                    i += workers
                 }
             }
         }

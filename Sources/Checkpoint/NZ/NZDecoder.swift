@@ -114,23 +114,38 @@ public final class NZDecoder {
         scan.summary.otherOriginalBytes = originalHeader.count
         progress?(position)
         var batch: [(header: NZRecordHeader, payload: Payload, output: [UInt8], error: String?)] = []
-        func flush() throws {
-            Parallel.forEach(batch.count, threads: threads) { i in
-                do {
-                    batch[i].output = try batch[i].payload.withBytes { try Self.decodePayload($0, batch[i].header, fileHeader: fileHeader) }
-                } catch {
-                    batch[i].error = "\(error)"
-                }
-            }
-            for (k, item) in batch.enumerated() {
+        // Decoded and waiting to be handed out: each batch is handed out while the next one is decoded.
+        var decoded = batch
+        // Original bytes of the records read but not yet handed out.
+        var queued = 0
+        func handOut() throws {
+            for (k, item) in decoded.enumerated() {
                 let label = layout.describe(item.header.tensorIndex, recordNumber: scan.recordCount + k)
                 if let error = item.error { throw CheckpointError(file: name, "\(label): \(error)") }
                 try item.output.withUnsafeBytes { try body(item.header, $0) }
                 position += item.output.count
+                queued -= item.output.count
             }
-            scan.recordCount += batch.count
-            batch.removeAll(keepingCapacity: true)
+            scan.recordCount += decoded.count
+            decoded.removeAll(keepingCapacity: true)
             progress?(position)
+        }
+        func flush() throws {
+            // Index 0 (claimed first) hands out the previous batch; the other threads decode this one.
+            var handOutError: Error?
+            Parallel.forEach(batch.count + 1, threads: threads) { i in
+                if i == 0 {
+                    do { try handOut() } catch { handOutError = error }
+                    return
+                }
+                do {
+                    batch[i - 1].output = try batch[i - 1].payload.withBytes { try Self.decodePayload($0, batch[i - 1].header, fileHeader: fileHeader) }
+                } catch {
+                    batch[i - 1].error = "\(error)"
+                }
+            }
+            if let handOutError { throw handOutError }
+            swap(&decoded, &batch)
         }
         do {
             var batchBytes = 0
@@ -138,14 +153,16 @@ public final class NZDecoder {
                 let header = try readRecord()
                 if header.kind == .end { break }
                 guard header.kind == .chunk else { throw FormatError("unexpected record kind \(header.kind) after the header") }
-                try layout.accept(header, at: position + batch.reduce(0) { $0 + $1.header.rawLength })
+                try layout.accept(header, at: position + queued)
                 let payload = try readPayload(header.storedLength)
                 account(header, in: &scan)
                 batch.append((header, payload, [], nil))
                 batchBytes += header.rawLength
-                if batch.count >= 4 * max(1, threads) || batchBytes >= 64 << 20 { try flush(); batchBytes = 0 }
+                queued += header.rawLength
+                if batch.count >= 8 * max(1, threads) || batchBytes >= 64 << 20 { try flush(); batchBytes = 0 }
             }
             try flush()
+            try handOut()
             try layout.finish()
             let footer = try readFooterAndTrailer()
             scan.storedSize = currentPosition

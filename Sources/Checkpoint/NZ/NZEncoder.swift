@@ -91,10 +91,11 @@ public enum NZEncoder {
         var footer = NZFooter(originalSize: 0, entries: [])
         var batch: [Job] = []
         var batchBytes = 0
+        // Coded and waiting to be written: each batch is written while the next one is coded.
+        var coded: [Job] = []
         let copyInput = !checkpoint.isRandomAccess
-        func flush() throws {
-            Parallel.forEach(batch.count, threads: options.threads) { i in encode(&batch[i], options: options, fileHeader: fileHeader) }
-            for job in batch {
+        func writeCoded() throws {
+            for job in coded {
                 if job.tensorIndex != NZFormat.noTensor {
                     if footer.entries.last?.tensorIndex != job.tensorIndex {
                         footer.entries.append(.init(tensorIndex: job.tensorIndex, recordOffset: sink.bytesWritten, recordCount: 0))
@@ -110,16 +111,29 @@ public enum NZEncoder {
                 try sink.write(job.payload)
                 consumed += job.header.rawLength
             }
-            batch.removeAll(keepingCapacity: true)
-            batchBytes = 0
+            coded.removeAll(keepingCapacity: true)
             progress?(consumed)
+        }
+        func flush() throws {
+            // Index 0 (claimed first) writes the previous batch; the other threads code this one.
+            var writeError: Error?
+            Parallel.forEach(batch.count + 1, threads: options.threads) { i in
+                if i == 0 {
+                    do { try writeCoded() } catch { writeError = error }
+                } else {
+                    encode(&batch[i - 1], options: options, fileHeader: fileHeader)
+                }
+            }
+            if let writeError { throw writeError }
+            swap(&coded, &batch)
+            batchBytes = 0
         }
         func add(_ tensorIndex: UInt32, _ type: TensorType?, _ bytes: UnsafeRawBufferPointer) throws {
             var job = Job(tensorIndex: tensorIndex, type: type, bytes: copyInput ? Array(bytes) : nil, view: bytes)
             if copyInput { job.view = UnsafeRawBufferPointer(start: nil, count: 0) }
             batch.append(job)
             batchBytes += bytes.count
-            if batch.count >= 4 * options.threads || batchBytes >= 64 << 20 { try flush() }
+            if batch.count >= 8 * options.threads || batchBytes >= 64 << 20 { try flush() }
         }
         try checkpoint.streamDataSection(chunkBytes: options.chunkBytes) { segment in
             switch segment {
@@ -131,6 +145,7 @@ public enum NZEncoder {
             }
         }
         try flush()
+        try writeCoded()
         try sink.write(NZRecordHeader.end.serialized())
         footer.originalSize = consumed
         let footerBytes = footer.serialized()
