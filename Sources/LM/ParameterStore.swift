@@ -70,16 +70,19 @@ public final class ParameterStore {
         guard isCompressed else { return try body(dense[index]) }
         let buffer = expand(index)
         defer { release(buffer) }
-        // The old pieces go before the new ones are made: the tensor is then never held twice.
-        let original = packed[index]
-        packed[index] = []
-        do {
-            try body(buffer)
-        } catch {
-            packed[index] = original
-            throw error
+        try body(buffer)
+        let raw = UnsafeRawBufferPointer(buffer)
+        for (k, start) in stride(from: 0, to: raw.count, by: 4 * Self.pieceValues).enumerated() {
+            let encoded = FloatChunkCodec.encode(UnsafeRawBufferPointer(rebasing: raw[start..<min(start + 4 * Self.pieceValues, raw.count)]), layout: .float32)
+            // Rewritten in place when it fits (pieces are made with a little room), so that steady
+            // training allocates nothing and the heap does not fragment.
+            if encoded.count <= packed[index][k].capacity {
+                packed[index][k].removeAll(keepingCapacity: true)
+                packed[index][k].append(contentsOf: encoded)
+            } else {
+                packed[index][k] = Self.compact(encoded)
+            }
         }
-        packed[index] = Self.encodePieces(UnsafeRawBufferPointer(buffer))
     }
 
     /// Every tensor, expanded, for saving.
@@ -87,15 +90,14 @@ public final class ParameterStore {
         (0..<count).map { i in withValues([i]) { FloatTensor(name: names[i], shape: shapes[i], values: Array(UnsafeBufferPointer(start: $0[0], count: elementCount(i)))) } }
     }
 
-    /// A copy without the spare capacity an encoder's growing output keeps (up to as much again as its
-    /// contents): kept for the whole run, that spare capacity cost more than compression saved.
+    /// A copy with 1/32 spare capacity (room for the next encoding of the piece, whose size varies a
+    /// little), not the up to as much again that an encoder's growing output keeps: kept for the whole
+    /// run, that would cost more than compression saves.
     private static func compact(_ bytes: [UInt8]) -> [UInt8] {
-        bytes.withUnsafeBufferPointer { source in
-            [UInt8](unsafeUninitializedCapacity: source.count) { out, count in
-                _ = out.initialize(fromContentsOf: source)
-                count = source.count
-            }
-        }
+        var copy: [UInt8] = []
+        copy.reserveCapacity(bytes.count + bytes.count / 32)
+        copy.append(contentsOf: bytes)
+        return copy
     }
 
     /// The F32 values in `bytes`, compressed piece by piece.

@@ -7,9 +7,8 @@
 ///
 /// Layout: the code lengths (first symbol u8, symbol count - 1 u8, then 4 bits a symbol from the first
 /// on, two to a byte, low half first, 0 for an absent one), the four streams' byte counts (u32 LE each),
-/// then the four streams. A stream is the
-/// codes of its quarter's symbols, least significant bit first, then 8 zero bytes, so that the decoder
-/// may always load 8 bytes at once.
+/// then the four streams. A stream is the codes of its quarter's symbols, least significant bit first,
+/// then 8 zero bytes, so that the decoder may always load 8 bytes at once.
 public enum Huffman {
     static let maxLength = 12
     static let tableSize = 1 << maxLength
