@@ -15,6 +15,9 @@ public enum Huffman {
     static let streams = 4
     static let padding = 8
     static let sizeFieldBytes = 4 * streams
+    /// Below this many symbols a plane is decoded one symbol at a time: building the four-symbol table
+    /// (4096 entries) would take longer than it saves.
+    static let multiSymbolMinimum = 8192
 
     // MARK: code construction
 
@@ -233,8 +236,8 @@ public enum Huffman {
             offset += count
         }
         guard offset == data.count else { throw CodecError("Huffman stream lengths do not match its size") }
-        let tables = DecodingTables(lengths, encodingTable(lengths))
         let n = output.count
+        let tables = DecodingTables(lengths, encodingTable(lengths), multiSymbol: n >= multiSymbolMinimum)
         guard let out = output.baseAddress, n > 0 else { return }
         let start = data.baseAddress!
         try tables.single.withUnsafeBufferPointer { single in
@@ -243,7 +246,7 @@ public enum Huffman {
                     StreamReader(next: start + bounds[k].lowerBound, end: start + bounds[k].upperBound,
                                  out: out + segment(k, of: n).lowerBound, outEnd: out + segment(k, of: n).upperBound)
                 }
-                try decodeInterleaved(&readers, multiple)
+                if !multiple.isEmpty { try decodeInterleaved(&readers, multiple) }
                 for k in 0..<streams {
                     try readers[k].finish(single)
                     guard readers[k].consumedBytes(from: start + bounds[k].lowerBound) + padding == bounds[k].count else {
@@ -260,11 +263,13 @@ public enum Huffman {
         var single = [UInt16](repeating: 0, count: tableSize)
         /// Up to four symbols: their bytes (bits 0-31, first in the lowest), bits used (32-39), symbol count
         /// (40-47); bit 63 marks bits that begin no code (the entry then consumes 12 bits and writes nothing).
-        var multiple = [UInt64](repeating: 0, count: tableSize)
+        var multiple: [UInt64]
 
         static let invalid: UInt64 = 1 << 63 | UInt64(maxLength) << 32
 
-        init(_ lengths: [UInt8], _ codes: [UInt32]) {
+        /// Without `multiSymbol` only the one-symbol table is made (`multiple` stays empty).
+        init(_ lengths: [UInt8], _ codes: [UInt32], multiSymbol: Bool) {
+            multiple = multiSymbol ? [UInt64](repeating: 0, count: tableSize) : []
             single.withUnsafeMutableBufferPointer { single in
                 for symbol in 0..<256 where lengths[symbol] > 0 {
                     let code = Int(codes[symbol] & 0xFFFF), length = Int(lengths[symbol])
@@ -273,7 +278,7 @@ public enum Huffman {
                     while index < tableSize { single[index] = entry; index &+= 1 &<< length }
                 }
                 multiple.withUnsafeMutableBufferPointer { multiple in
-                    for index in 0..<tableSize {
+                    for index in 0..<multiple.count {
                         var used = 0, count = 0
                         var bytes: UInt64 = 0
                         // Greedy: the next code counts only if all of its bits lie within the 12 known ones.

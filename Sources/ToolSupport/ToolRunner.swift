@@ -17,6 +17,7 @@ public enum ToolRunner {
     public static func main<Command: ParsableCommand>(_: Command.Type, arguments: [String]? = nil) -> Never {
         installSignalCleanup(Command.self)
         AllocatorTuning.keepChunkBuffers()
+        Gemm.quietBLASWorkers()
         let toolName = Command.configuration.commandName ?? "tool"
         do {
             var command = try Command.parseAsRoot(arguments ?? Array(CommandLine.arguments.dropFirst()))

@@ -14,6 +14,7 @@ guard arguments.count >= 3, let threads = Int(arguments[2]) else {
     exit(2)
 }
 AllocatorTuning.keepChunkBuffers()
+Gemm.quietBLASWorkers()
 runMicroIfAsked()
 runDecodeOnlyIfAsked()
 let kept = arguments.count > 3 ? Int(arguments[3]) : nil
