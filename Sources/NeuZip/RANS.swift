@@ -54,7 +54,7 @@ public enum RANS {
                 words[top &- 1] = UInt16(truncatingIfNeeded: x)
                 top &-= flush ? 1 : 0
                 x = flush ? x >> 16 : x
-                let q = UInt32(truncatingIfNeeded: (UInt64(x) &* UInt64(e.reciprocal)) >> 32) >> e.shift
+                let q = UInt32(truncatingIfNeeded: UInt64(x).multipliedFullWidth(by: e.reciprocal).high)
                 x = x &+ e.bias &+ q &* e.complement
             }
             var i = n
@@ -238,11 +238,12 @@ struct FrequencyTable {
     }
 
     /// What the encoder needs per symbol: the renormalisation limit, and division by the frequency done
-    /// as a multiplication by a reciprocal (exact for 32-bit states: q = floor(x * reciprocal / 2^(32+shift))).
+    /// as a multiplication by a 64-bit reciprocal: q = high 64 bits of x * ceil(2^64 / f), exact for every
+    /// 32-bit state (the error is below x / 2^64 < 1/f). A 32-bit reciprocal is exact only below 2^31,
+    /// and states reach 2^20 f, past 2^31 for symbols more frequent than one half.
     struct EncodingSymbol {
         var limit: UInt32 = 0
-        var reciprocal: UInt32 = 0
-        var shift: UInt32 = 0
+        var reciprocal: UInt64 = 0
         var bias: UInt32 = 0
         var complement: UInt32 = 0
     }
@@ -255,16 +256,12 @@ struct FrequencyTable {
             var symbol = EncodingSymbol()
             symbol.limit = ((RANS.lowerBound >> RANS.probabilityBits) << 16) &* f
             if f == 1 {
-                // x / 1 = x: reciprocal 2^32 - 1 with shift 0 gives x - 1 for x >= 1; fold the +1 into the bias.
-                symbol.reciprocal = UInt32.max
-                symbol.shift = 0
+                // x / 1 = x: the reciprocal 2^64 - 1 gives x - 1 for x >= 1; fold the +1 into the bias.
+                symbol.reciprocal = UInt64.max
                 symbol.bias = UInt32(cumulative[s]) &+ RANS.total &- 1
                 symbol.complement = RANS.total - 1
             } else {
-                var shift: UInt32 = 0
-                while f > (1 << shift) { shift += 1 }
-                symbol.reciprocal = UInt32(((UInt64(1) << (UInt64(shift) + 31)) + UInt64(f) - 1) / UInt64(f))
-                symbol.shift = shift - 1
+                symbol.reciprocal = UInt64.max / UInt64(f) + 1
                 symbol.bias = UInt32(cumulative[s])
                 symbol.complement = RANS.total - f
             }

@@ -43,3 +43,14 @@ func runDecodeOnlyIfAsked() {
     print(String(format: "decode %.0f MB/s", Double(size) / best * 1e3))
     exit(0)
 }
+func runPlaneIfAsked() {
+    guard let path = ProcessInfo.processInfo.environment["NZ_PLANE"] else { return }
+    let data = [UInt8](try! Data(contentsOf: URL(fileURLWithPath: path)))
+    guard let encoded = data.withUnsafeBufferPointer({ RANS.encode($0) }) else { print("nil"); exit(0) }
+    var out = [UInt8](repeating: 0, count: data.count)
+    do {
+        try encoded.withUnsafeBytes { e in try out.withUnsafeMutableBufferPointer { try RANS.decode(e, into: $0) } }
+        print("ok", encoded.count, out == data)
+    } catch { print("error", error) }
+    exit(0)
+}

@@ -17,6 +17,7 @@ AllocatorTuning.keepChunkBuffers()
 Gemm.quietBLASWorkers()
 runMicroIfAsked()
 runDecodeOnlyIfAsked()
+runPlaneIfAsked()
 let kept = arguments.count > 3 ? Int(arguments[3]) : nil
 let input = arguments[1]
 let packed = "/dev/shm/neuzip-bench-\(getpid()).nz"

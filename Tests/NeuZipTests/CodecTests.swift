@@ -33,6 +33,23 @@ final class CodecTests: XCTestCase {
         }
     }
 
+    /// A symbol more frequent than one half drives states past 2^31, where a 32-bit reciprocal division
+    /// is off by one for some states (it corrupted the mantissa planes of a Q8_0 embedding expanded to
+    /// F32); the encoder's division is exact for every state.
+    func testRANSRoundTripsVeryFrequentSymbols() throws {
+        var generator = TestSupport.SeededGenerator(seed: 13)
+        for p in [0.6, 0.876, 0.95, 0.999] {
+            let data: [UInt8] = (0..<(1 << 18)).map { _ in
+                let u = Double.random(in: 0..<1, using: &generator)
+                return u < p ? 7 : UInt8(8 + Int(u * 1000) % 3)
+            }
+            let encoded = try XCTUnwrap(data.withUnsafeBufferPointer { RANS.encode($0) })
+            var decoded = [UInt8](repeating: 0, count: data.count)
+            try encoded.withUnsafeBytes { raw in try decoded.withUnsafeMutableBufferPointer { try RANS.decode(raw, into: $0) } }
+            XCTAssertEqual(decoded, data, "p = \(p)")
+        }
+    }
+
     func testRANSIsCloseToTheEntropy() throws {
         var generator = TestSupport.SeededGenerator(seed: 12)
         let n = 1 << 18
