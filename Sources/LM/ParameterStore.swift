@@ -1,10 +1,10 @@
 import Checkpoint
 import NeuZip
 
-/// The weights of a model being trained, by index, in F32: either plainly in memory, or (NeuZip's
-/// dynamic compression, `compressed: true`) each tensor losslessly compressed and expanded only while
-/// in use, so that memory holds the compressed model plus the tensors of one layer. Both give the same
-/// bits, so training is bit-identical either way.
+/// The weights of a model being trained, by index, in F32: each tensor either plainly in memory, or
+/// (NeuZip's dynamic compression) losslessly compressed and expanded only while an operation uses it,
+/// so that memory holds the compressed model plus the tensor in use. Both give the same bits, so
+/// training is bit-identical either way.
 ///
 /// A compressed tensor is kept as independent pieces of `pieceValues` values: encoding then needs only
 /// a piece's worth of scratch, and the pieces are all about one size, which the allocator reuses
@@ -12,62 +12,72 @@ import NeuZip
 public final class ParameterStore {
     public let names: [String]
     public let shapes: [[Int]]
-    public let isCompressed: Bool
-    private var dense: [UnsafeMutableBufferPointer<Float>]
+    /// Per tensor: its values when held plainly, nil when compressed.
+    private var dense: [UnsafeMutableBufferPointer<Float>?]
+    /// Per tensor: its compressed pieces (empty when held plainly).
     private var packed: [[[UInt8]]]
     static let pieceValues = 1 << 16
     /// Expansion buffers by element count, kept for the next use: every layer has the shapes of the
-    /// others, so a run needs one layer's worth, allocated once instead of on every use.
+    /// others, so a run needs one tensor's worth, allocated once instead of on every use.
     private var spare: [Int: [UnsafeMutableBufferPointer<Float>]] = [:]
 
     /// Takes the tensors over: each one's values are released as soon as they are stored, so that the
-    /// model is never held twice (callers pass them with `consume`).
-    public init(_ tensors: consuming [FloatTensor], compressed: Bool) {
+    /// model is never held twice (callers pass them with `consume`). Tensor i is compressed when
+    /// `compressed(i)`.
+    public init(_ tensors: consuming [FloatTensor], compressed: (Int) -> Bool) {
         var owned = tensors
         names = owned.map(\.name)
         shapes = owned.map(\.shape)
-        isCompressed = compressed
         dense = []
         packed = []
         for i in owned.indices {
-            if compressed {
+            if compressed(i) {
                 packed.append(owned[i].values.withUnsafeBytes { Self.encodePieces($0) })
+                dense.append(nil)
             } else {
                 let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: owned[i].values.count)
                 _ = buffer.initialize(from: owned[i].values)
                 dense.append(buffer)
+                packed.append([])
             }
             owned[i].values = []
         }
     }
 
+    /// Every tensor plain (`compressed: false`) or every tensor compressed.
+    public convenience init(_ tensors: consuming [FloatTensor], compressed: Bool) {
+        self.init(tensors, compressed: { _ in compressed })
+    }
+
     deinit {
-        for buffer in dense { buffer.deallocate() }
+        for buffer in dense { buffer?.deallocate() }
         for buffers in spare.values { for buffer in buffers { buffer.deallocate() } }
     }
 
     public var count: Int { names.count }
+
+    /// True when some tensor is held compressed.
+    public var isCompressed: Bool { dense.contains { $0 == nil } }
 
     /// Elements of tensor `index`.
     public func elementCount(_ index: Int) -> Int { shapes[index].reduce(1, *) }
 
     /// Bytes the weights occupy now (compressed or not).
     public var storedBytes: Int {
-        isCompressed ? packed.reduce(0) { $0 + $1.reduce(0) { $0 + $1.count } } : dense.reduce(0) { $0 + $1.count * 4 }
+        (0..<count).reduce(0) { total, i in total + (dense[i].map { 4 * $0.count } ?? packed[i].reduce(0) { $0 + $1.count }) }
     }
 
-    /// Runs `body` with the values of the tensors `indices` (in that order), expanded for the call when
-    /// compressed; changes made through the pointers are kept only with `modify`.
+    /// Runs `body` with the values of the tensors `indices` (in that order), the compressed ones expanded
+    /// for the call; changes made through the pointers are kept only with `modify`.
     public func withValues<R>(_ indices: [Int], _ body: ([UnsafeMutablePointer<Float>]) throws -> R) rethrows -> R {
-        guard isCompressed else { return try body(indices.map { dense[$0].baseAddress! }) }
-        let buffers = indices.map { expand($0) }
-        defer { for buffer in buffers { release(buffer) } }
-        return try body(buffers.map { $0.baseAddress! })
+        let expanded = indices.map { dense[$0] == nil ? expand($0) : nil }
+        defer { for buffer in expanded { if let buffer { release(buffer) } } }
+        return try body(indices.indices.map { k in (dense[indices[k]] ?? expanded[k]!).baseAddress! })
     }
 
     /// Runs `body` on tensor `index`'s values and keeps what it changed (recompressed when compressed).
     public func modify(_ index: Int, _ body: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
-        guard isCompressed else { return try body(dense[index]) }
+        if let plain = dense[index] { return try body(plain) }
         let buffer = expand(index)
         defer { release(buffer) }
         try body(buffer)
