@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(name: "invarq", dependencies: ["Quantization", "LM", "Checkpoint", "Kernels", "ToolSupport",
                                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "nunzip", dependencies: ["NZTool", "ToolSupport"]),
-        .executableTarget(name: "neuzip-bench", dependencies: ["Checkpoint", "Kernels", "NeuZip"]),
+        .executableTarget(name: "neuzip-bench", dependencies: ["Checkpoint", "Kernels"]),
         // Fuzzing entry points, shared by Fuzz/ (libFuzzer) and the regression tests.
         .target(name: "FuzzTargets", dependencies: ["Checkpoint", "NeuZip"]),
 

@@ -1,6 +1,6 @@
 """Times ZipNN (PyPI zipnn, its bytes API) and zstd -3 (python zstandard if present, else skipped) on the
 same bytes as nzip: prints one TSV line per method: name, percent of original, compress MB/s,
-decompress MB/s. Best of three runs each.
+decompress MB/s. Best of seven runs each.
 
 usage: zipnn_bench.py FILE DTYPE THREADS      (DTYPE: float32 | bfloat16 | float16)
 """
@@ -13,7 +13,7 @@ path, dtype, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
 data = open(path, "rb").read()
 
 
-def best(fn, runs=3):
+def best(fn, runs=7):
     times = []
     result = None
     for _ in range(runs):
