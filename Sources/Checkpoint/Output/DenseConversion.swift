@@ -17,20 +17,12 @@ extension Checkpoint {
         let header = try SafetensorsHeader.contiguous(converted, metadata: metadata.map { ($0.key, Self.metadataText($0.value)) })
         let writer = try CheckpointWriter(safetensors: header, to: sink, name: outputName)
         var decoder = ChunkDecoder()
-        var encoded: [UInt8] = []
+        var scratch: [UInt8] = []
         let targetOf = Dictionary(uniqueKeysWithValues: zip(order, converted.map(\.1)))
         try streamTensors(chunkBytes: 4 << 20) { chunk in
             let target = targetOf[chunk.tensorIndex]!
             if target == tensors[chunk.tensorIndex].type { return try writer.write(chunk.bytes) }
-            try decoder.decode(chunk, of: self) { values in
-                let outBytes = target.byteCount(elements: values.count)!
-                if encoded.count < outBytes { encoded = [UInt8](repeating: 0, count: outBytes) }
-                try encoded.withUnsafeMutableBytes { raw in
-                    let out = UnsafeMutableRawBufferPointer(rebasing: raw[0..<outBytes])
-                    try ElementCodec.encode(values, as: target, into: out)
-                    try writer.write(UnsafeRawBufferPointer(out))
-                }
-            }
+            try decoder.decode(chunk, of: self) { values in try writer.write(values, as: target, scratch: &scratch) }
         }
         try writer.finish()
     }

@@ -48,19 +48,27 @@ extension FloatTensor {
     }
 
     private static func write(_ counts: [Int], dtype: TensorType, to writer: CheckpointWriter, values: FloatTensorProvider) throws {
-        var encoded: [UInt8] = []
+        var scratch: [UInt8] = []
         for (i, expected) in counts.enumerated() {
             try values(i) { tensor in
                 precondition(tensor.count == expected, "tensor \(i): \(tensor.count) values for \(expected) declared")
-                let count = dtype.byteCount(elements: tensor.count)!
-                if encoded.count < count { encoded = [UInt8](repeating: 0, count: count) }
-                try encoded.withUnsafeMutableBytes { raw in
-                    let out = UnsafeMutableRawBufferPointer(rebasing: raw[0..<count])
-                    try ElementCodec.encode(tensor, as: dtype, into: out)
-                    try writer.write(UnsafeRawBufferPointer(out))
-                }
+                try writer.write(tensor, as: dtype, scratch: &scratch)
             }
         }
         try writer.finish()
+    }
+}
+
+extension CheckpointWriter {
+    /// Writes `values` encoded as `type` (a float or integer dtype), through `scratch`, which grows as
+    /// needed and is reused between calls.
+    func write(_ values: UnsafeBufferPointer<Float>, as type: TensorType, scratch: inout [UInt8]) throws {
+        let count = type.byteCount(elements: values.count)!
+        if scratch.count < count { scratch = [UInt8](repeating: 0, count: count) }
+        try scratch.withUnsafeMutableBytes { raw in
+            let out = UnsafeMutableRawBufferPointer(rebasing: raw[0..<count])
+            try ElementCodec.encode(values, as: type, into: out)
+            try write(UnsafeRawBufferPointer(out))
+        }
     }
 }
