@@ -70,12 +70,15 @@ public enum FloatChunkCodec {
         var packer = BitPacker(capacity: (n * fieldBits + 7) / 8)
         var exceptions: [(UInt32, UInt32)] = []
         let dropped = UInt32(layout.mantissaBits - keptBits)
+        let rounding = MantissaRounding(layout, keptBits: keptBits)
+        let mantissaBits = UInt32(layout.mantissaBits), exponentMask = layout.exponentMask
+        let signShift = layout.signShift, mantissaMask = layout.mantissaMask, kept = UInt32(keptBits)
         for i in 0..<n {
             let bits = loadBits(input, i, layout.byteWidth)
-            if (bits >> UInt32(layout.mantissaBits)) & layout.exponentMask == layout.exponentMask { exceptions.append((UInt32(i), bits)) }
-            let rounded = layout.round(bits, keptBits: keptBits)
-            exponents[i] = UInt8(truncatingIfNeeded: (rounded >> UInt32(layout.mantissaBits)) & layout.exponentMask)
-            packer.append((rounded >> layout.signShift) << UInt32(keptBits) | (rounded & layout.mantissaMask) >> dropped, bits: fieldBits)
+            if (bits &>> mantissaBits) & exponentMask == exponentMask { exceptions.append((UInt32(i), bits)) }
+            let rounded = rounding.apply(bits)
+            exponents[i] = UInt8(truncatingIfNeeded: (rounded &>> mantissaBits) & exponentMask)
+            packer.append((rounded &>> signShift) &<< kept | (rounded & mantissaMask) &>> dropped, bits: fieldBits)
         }
         withUnsafeBytes(of: UInt32(exceptions.count).littleEndian) { out += $0 }
         for (index, bits) in exceptions {
@@ -99,13 +102,16 @@ public enum FloatChunkCodec {
         var packed = [UInt8](repeating: 0, count: (n * fieldBits + 7) / 8)
         try packed.withUnsafeMutableBufferPointer { p in try PlaneCodec.decode(&reader, into: p) }
         let dropped = UInt32(layout.mantissaBits - keptBits)
-        let keptMask = (UInt32(1) << UInt32(keptBits)) - 1
+        let kept = UInt32(keptBits), keptMask = (UInt32(1) << UInt32(keptBits)) - 1
+        let signShift = layout.signShift, mantissaBits = UInt32(layout.mantissaBits), width = layout.byteWidth
         packed.withUnsafeBufferPointer { bytes in
-            var unpacker = BitUnpacker(bytes)
-            for i in 0..<n {
-                let field = unpacker.next(bits: fieldBits)
-                let bits = (field >> UInt32(keptBits)) << layout.signShift | UInt32(exponents[i]) << UInt32(layout.mantissaBits) | (field & keptMask) << dropped
-                storeBits(output, i, layout.byteWidth, bits)
+            exponents.withUnsafeBufferPointer { exponents in
+                var unpacker = BitUnpacker(bytes)
+                for i in 0..<n {
+                    let field = unpacker.next(bits: fieldBits)
+                    let bits = (field &>> kept) &<< signShift | UInt32(exponents[i]) &<< mantissaBits | (field & keptMask) &<< dropped
+                    storeBits(output, i, width, bits)
+                }
             }
         }
         for k in 0..<exceptionCount {
@@ -140,11 +146,11 @@ struct BitPacker {
     }
 
     @inline(__always) mutating func append(_ value: UInt32, bits: Int) {
-        accumulator |= UInt64(value & UInt32(truncatingIfNeeded: (UInt64(1) << UInt64(bits)) - 1)) << UInt64(pending)
+        accumulator |= UInt64(value & UInt32(truncatingIfNeeded: (UInt64(1) &<< UInt64(bits)) &- 1)) &<< UInt64(pending)
         pending += bits
         while pending >= 8 {
             bytes.append(UInt8(truncatingIfNeeded: accumulator))
-            accumulator >>= 8
+            accumulator = accumulator &>> 8
             pending -= 8
         }
     }
@@ -169,12 +175,12 @@ struct BitUnpacker {
     @inline(__always) mutating func next(bits: Int) -> UInt32 {
         while available < bits {
             let byte = position < bytes.count ? UInt64(bytes[position]) : 0
-            accumulator |= byte << UInt64(available)
+            accumulator |= byte &<< UInt64(available)
             position += 1
             available += 8
         }
-        let value = UInt32(truncatingIfNeeded: accumulator & ((UInt64(1) << UInt64(bits)) - 1))
-        accumulator >>= UInt64(bits)
+        let value = UInt32(truncatingIfNeeded: accumulator & ((UInt64(1) &<< UInt64(bits)) &- 1))
+        accumulator = accumulator &>> UInt64(bits)
         available -= bits
         return value
     }

@@ -25,13 +25,39 @@ public struct FloatLayout: Sendable, Equatable {
     /// to truncation where the carry would reach infinity. Infinities and NaN are returned unchanged
     /// (callers keep them exactly).
     public func round(_ bits: UInt32, keptBits: Int) -> UInt32 {
-        let dropped = UInt32(mantissaBits - keptBits)
-        guard dropped > 0 else { return bits }
-        let exponent = (bits >> UInt32(mantissaBits)) & exponentMask
-        if exponent == exponentMask { return bits }
-        let clear = ~((UInt32(1) << dropped) - 1)
-        let rounded = (bits &+ (UInt32(1) << (dropped - 1))) & clear
-        if (rounded >> UInt32(mantissaBits)) & exponentMask == exponentMask { return bits & clear }
-        return rounded
+        MantissaRounding(self, keptBits: keptBits).apply(bits)
+    }
+
+    /// Rounds every value of `input` (little-endian, this layout) as `round` does, into `output` (same size).
+    public func round(_ input: UnsafeRawBufferPointer, keptBits: Int, into output: UnsafeMutableRawBufferPointer) {
+        let rounding = MantissaRounding(self, keptBits: keptBits)
+        for i in 0..<(input.count / byteWidth) {
+            FloatChunkCodec.storeBits(output, i, byteWidth, rounding.apply(FloatChunkCodec.loadBits(input, i, byteWidth)))
+        }
+    }
+}
+
+/// `FloatLayout.round` with its constants worked out once, for loops over a whole chunk.
+struct MantissaRounding {
+    let mantissaBits: UInt32
+    let exponentMask: UInt32
+    let half: UInt32
+    let clear: UInt32
+    let dropsNothing: Bool
+
+    init(_ layout: FloatLayout, keptBits: Int) {
+        let dropped = UInt32(layout.mantissaBits - keptBits)
+        mantissaBits = UInt32(layout.mantissaBits)
+        exponentMask = layout.exponentMask
+        dropsNothing = dropped == 0
+        half = dropsNothing ? 0 : 1 &<< (dropped &- 1)
+        clear = ~((1 &<< dropped) &- 1)
+    }
+
+    @inline(__always) func apply(_ bits: UInt32) -> UInt32 {
+        if dropsNothing { return bits }
+        if (bits &>> mantissaBits) & exponentMask == exponentMask { return bits }
+        let rounded = (bits &+ half) & clear
+        return (rounded &>> mantissaBits) & exponentMask == exponentMask ? bits & clear : rounded
     }
 }

@@ -204,16 +204,7 @@ public enum NZEncoder {
     /// The values as the lossy decoder will return them (for the checksum).
     private static func roundValues(_ input: UnsafeRawBufferPointer, layout: FloatLayout, keptBits: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: input.count)
-        out.withUnsafeMutableBytes { raw in
-            for i in 0..<(input.count / layout.byteWidth) {
-                if layout.byteWidth == 4 {
-                    raw.storeBytes(of: layout.round(input.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self), keptBits: keptBits), toByteOffset: 4 * i, as: UInt32.self)
-                } else {
-                    let bits = layout.round(UInt32(input.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)), keptBits: keptBits)
-                    raw.storeBytes(of: UInt16(truncatingIfNeeded: bits), toByteOffset: 2 * i, as: UInt16.self)
-                }
-            }
-        }
+        out.withUnsafeMutableBytes { layout.round(input, keptBits: keptBits, into: $0) }
         return out
     }
 }
