@@ -20,15 +20,19 @@ enum BLASCoreSelection {
         let current = String(cString: openblas_get_corename())
         guard getenv("OPENBLAS_CORETYPE") == nil, current.lowercased() == "prescott",
               let wanted = bestCore(flags: cpuFlags()),
-              let handle = dlopen(nil, RTLD_NOW),
-              let quit = dlsym(handle, "gotoblas_dynamic_quit"),
-              let initialise = dlsym(handle, "gotoblas_dynamic_init") else { return current }
+              let quit = exported("gotoblas_dynamic_quit"),
+              let initialise = exported("gotoblas_dynamic_init") else { return current }
         typealias Entry = @convention(c) () -> Void
         setenv("OPENBLAS_CORETYPE", wanted, 1)
         unsafeBitCast(quit, to: Entry.self)()
         unsafeBitCast(initialise, to: Entry.self)()
         unsetenv("OPENBLAS_CORETYPE")
         return String(cString: openblas_get_corename())
+    }
+
+    /// A function the loaded OpenBLAS exports beyond its header, or nil when this build lacks it.
+    static func exported(_ name: String) -> UnsafeMutableRawPointer? {
+        dlopen(nil, RTLD_NOW).flatMap { dlsym($0, name) }
     }
 
     /// The fastest OpenBLAS core that the CPU's flags (from /proc/cpuinfo) allow, or nil.

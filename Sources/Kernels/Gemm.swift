@@ -1,7 +1,4 @@
 import COpenBLAS
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Row-major single-precision matrix products through OpenBLAS: every matrix product of the toolchain
 /// goes through here, so that threads and kernels are chosen in one place.
@@ -30,7 +27,7 @@ public enum Gemm {
     public static func quietBLASWorkers() {
         openblas_set_num_threads(1)
         typealias Entry = @convention(c) () -> Int32
-        if let handle = dlopen(nil, RTLD_NOW), let shutdown = dlsym(handle, "blas_thread_shutdown_") {
+        if let shutdown = BLASCoreSelection.exported("blas_thread_shutdown_") {
             _ = unsafeBitCast(shutdown, to: Entry.self)()
         }
     }

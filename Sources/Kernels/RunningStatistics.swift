@@ -120,18 +120,21 @@ public struct BitFieldHistogram: Sendable {
         counts = Array(repeating: 0, count: 1 << bits)
     }
 
-    /// Counts the field at `shift` of every `elementBytes`-byte element of `bytes` (1, 2, 4 or 8 bytes).
-    /// Four interleaved tables keep consecutive equal values from serialising on one counter.
-    public mutating func add(_ bytes: UnsafeRawBufferPointer, elementBytes: Int, shift: Int) {
+    /// Counts the field at `shift` of every `elementBytes`-byte element of `bytes` (1, 2, 4 or 8 bytes),
+    /// or of every `step`-th element only (a sample). Four interleaved tables keep consecutive equal
+    /// values from serialising on one counter.
+    public mutating func add(_ bytes: UnsafeRawBufferPointer, elementBytes: Int, shift: Int, every step: Int = 1) {
         let size = counts.count
-        let n = bytes.count / elementBytes
+        let n = (bytes.count / elementBytes + step - 1) / step
+        let bitShift = UInt64(shift)
         var tables = [Int](repeating: 0, count: 4 * size)
         tables.withUnsafeMutableBufferPointer { table in
             switch elementBytes {
-            case 1: Self.count(n, table, size) { UInt64(bytes[$0]) >> UInt64(shift) }
-            case 2: Self.count(n, table, size) { UInt64(bytes.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) >> UInt64(shift) }
-            case 4: Self.count(n, table, size) { UInt64(bytes.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)) >> UInt64(shift) }
-            default: Self.count(n, table, size) { bytes.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self) >> UInt64(shift) }
+            case 1 where shift == 0: Self.count(n, table, size) { UInt64(bytes[$0 &* step]) }
+            case 1: Self.count(n, table, size) { UInt64(bytes[$0 &* step]) &>> bitShift }
+            case 2: Self.count(n, table, size) { UInt64(bytes.loadUnaligned(fromByteOffset: 2 &* step &* $0, as: UInt16.self)) &>> bitShift }
+            case 4: Self.count(n, table, size) { UInt64(bytes.loadUnaligned(fromByteOffset: 4 &* step &* $0, as: UInt32.self)) &>> bitShift }
+            default: Self.count(n, table, size) { bytes.loadUnaligned(fromByteOffset: 8 &* step &* $0, as: UInt64.self) &>> bitShift }
             }
         }
         for value in 0..<size {
@@ -145,14 +148,14 @@ public struct BitFieldHistogram: Sendable {
         let base = table.baseAddress!
         var i = 0
         while i + 4 <= n {
-            base[Int(field(i) & mask)] += 1
-            base[size + Int(field(i + 1) & mask)] += 1
-            base[2 * size + Int(field(i + 2) & mask)] += 1
-            base[3 * size + Int(field(i + 3) & mask)] += 1
-            i += 4
+            base[Int(field(i) & mask)] &+= 1
+            base[size &+ Int(field(i &+ 1) & mask)] &+= 1
+            base[2 &* size &+ Int(field(i &+ 2) & mask)] &+= 1
+            base[3 &* size &+ Int(field(i &+ 3) & mask)] &+= 1
+            i &+= 4
         }
         while i < n {
-            base[Int(field(i) & mask)] += 1
+            base[Int(field(i) & mask)] &+= 1
             i += 1
         }
     }

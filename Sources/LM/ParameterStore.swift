@@ -82,8 +82,8 @@ public final class ParameterStore {
         defer { release(buffer) }
         try body(buffer)
         let raw = UnsafeRawBufferPointer(buffer)
-        for (k, start) in stride(from: 0, to: raw.count, by: 4 * Self.pieceValues).enumerated() {
-            let encoded = FloatChunkCodec.encode(UnsafeRawBufferPointer(rebasing: raw[start..<min(start + 4 * Self.pieceValues, raw.count)]), layout: .float32)
+        for (k, bytes) in Self.pieces(raw.count).enumerated() {
+            let encoded = FloatChunkCodec.encode(UnsafeRawBufferPointer(rebasing: raw[bytes]), layout: .float32)
             // Rewritten in place when it fits (pieces are made with a little room), so that steady
             // training allocates nothing and the heap does not fragment.
             if encoded.count <= packed[index][k].capacity {
@@ -110,12 +110,14 @@ public final class ParameterStore {
         return copy
     }
 
+    /// The byte ranges of the pieces of a tensor of `byteCount` bytes.
+    private static func pieces(_ byteCount: Int) -> [Range<Int>] {
+        stride(from: 0, to: byteCount, by: 4 * pieceValues).map { $0..<min($0 + 4 * pieceValues, byteCount) }
+    }
+
     /// The F32 values in `bytes`, compressed piece by piece.
     private static func encodePieces(_ bytes: UnsafeRawBufferPointer) -> [[UInt8]] {
-        let pieceBytes = 4 * pieceValues
-        return stride(from: 0, to: bytes.count, by: pieceBytes).map { start in
-            compact(FloatChunkCodec.encode(UnsafeRawBufferPointer(rebasing: bytes[start..<min(start + pieceBytes, bytes.count)]), layout: .float32))
-        }
+        pieces(bytes.count).map { compact(FloatChunkCodec.encode(UnsafeRawBufferPointer(rebasing: bytes[$0]), layout: .float32)) }
     }
 
     private func release(_ buffer: UnsafeMutableBufferPointer<Float>) {
@@ -126,11 +128,10 @@ public final class ParameterStore {
         let count = elementCount(index)
         let buffer = spare[count]?.popLast() ?? UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
         let raw = UnsafeMutableRawBufferPointer(buffer)
-        for (k, piece) in packed[index].enumerated() {
-            let start = 4 * k * Self.pieceValues
+        for (piece, bytes) in zip(packed[index], Self.pieces(raw.count)) {
             piece.withUnsafeBytes { encoded in
                 // The bytes were made by this process from valid floats: decoding cannot fail.
-                try! FloatChunkCodec.decode(encoded, layout: .float32, into: UnsafeMutableRawBufferPointer(rebasing: raw[start..<min(start + 4 * Self.pieceValues, raw.count)]))
+                try! FloatChunkCodec.decode(encoded, layout: .float32, into: UnsafeMutableRawBufferPointer(rebasing: raw[bytes]))
             }
         }
         return buffer

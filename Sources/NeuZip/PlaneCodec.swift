@@ -26,20 +26,20 @@ enum PlaneCodec {
     static let repeatSearchSaving = 0.003
 
     static func encode(_ plane: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        let zeroRuns = ByteHistogram.hasZeroRuns(plane)
-        if !zeroRuns && ByteHistogram.looksIncompressible(plane, minimumSaving: minimumSaving) {
+        let zeroRuns = PlaneProbe.hasZeroRuns(plane)
+        if !zeroRuns && PlaneProbe.looksIncompressible(plane, minimumSaving: minimumSaving) {
             append(.raw, plane, to: &out)
             return
         }
-        var counts = [Int](repeating: 0, count: 256)
-        counts.withUnsafeMutableBufferPointer { ByteHistogram.count(plane, into: $0) }
+        let histogram = PlaneProbe.histogram(plane)
+        let counts = histogram.counts
         let present = counts.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
         if present == 1, let first = plane.first {
             append(.constant, [first], to: &out)
             return
         }
         let limit = Double(plane.count) * (1 - minimumSaving)
-        let entropyBytes = ByteHistogram.entropyBits(counts) / 8
+        let entropyBytes = histogram.entropy * Double(plane.count) / 8
         var best: (encoding: PlaneEncoding, payload: [UInt8])?
         if present > 1 && entropyBytes < limit {
             best = counts.withUnsafeBufferPointer { counts in

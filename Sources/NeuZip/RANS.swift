@@ -20,14 +20,11 @@ public enum RANS {
     static let lanes = 4
 
     /// Encodes `input` with a table fitted to it; returns nil when the input has a single distinct symbol
-    /// or is empty (callers store such planes as a constant), or when its order-0 entropy says coding
-    /// cannot save `minimumSaving` of the raw size (the plane is then stored raw without trying).
-    public static func encode(_ input: UnsafeBufferPointer<UInt8>, minimumSaving: Double = 0) -> [UInt8]? {
-        var counts = [Int](repeating: 0, count: 256)
-        counts.withUnsafeMutableBufferPointer { ByteHistogram.count(input, into: $0) }
-        guard counts.filter({ $0 > 0 }).count > 1 else { return nil }
-        if minimumSaving > 0 && ByteHistogram.entropyBits(counts) / 8 > Double(input.count) * (1 - minimumSaving) { return nil }
-        return counts.withUnsafeBufferPointer { encode(input, counts: $0) }
+    /// or is empty (callers store such planes as a constant).
+    public static func encode(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        let histogram = PlaneProbe.histogram(input)
+        guard histogram.counts.filter({ $0 > 0 }).count > 1 else { return nil }
+        return histogram.counts.withUnsafeBufferPointer { encode(input, counts: $0) }
     }
 
     /// Bytes of a stream besides the coded symbols: table, states and word counts.
