@@ -59,6 +59,40 @@ final class HuffmanTests: XCTestCase {
         XCTAssertLessThan(bits / entropy, 1.05, "Huffman \(bits) bits vs entropy \(entropy)")
     }
 
+    /// Every entry of the four-symbol table holds what decoding its 12 bits one code at a time yields:
+    /// the longest run of up to four whole codes (and the invalid mark where no code starts), for
+    /// complete and incomplete codes, short and long.
+    func testFourSymbolTableMatchesOneCodeAtATimeDecoding() throws {
+        var skewed = [UInt8](repeating: 0, count: 256)
+        for (s, length) in [1, 2, 3, 5, 5, 6, 7, 8, 9, 10, 11, 12, 12].enumerated() { skewed[100 + s] = UInt8(length) }
+        var flat = [UInt8](repeating: 0, count: 256)
+        for s in 0..<16 { flat[s * 3] = 4 }
+        var incomplete = [UInt8](repeating: 0, count: 256)
+        (incomplete[7], incomplete[8], incomplete[9]) = (2, 3, 12)
+        for lengths in [skewed, flat, incomplete] {
+            let codes = Huffman.encodingTable(lengths)
+            let tables = Huffman.DecodingTables(lengths, codes, multiSymbol: true)
+            for index in 0..<Huffman.tableSize {
+                var used = 0, symbols: [UInt8] = []
+                while symbols.count < 4 {
+                    let entry = tables.single[(index >> used) & (Huffman.tableSize - 1)]
+                    let length = Int(entry >> 8)
+                    if length == 0 || used + length > Huffman.maxLength { break }
+                    symbols.append(UInt8(entry & 0xFF))
+                    used += length
+                }
+                let entry = tables.multiple[index]
+                if symbols.isEmpty {
+                    XCTAssertEqual(entry, Huffman.DecodingTables.invalid, "index \(index)")
+                    continue
+                }
+                XCTAssertEqual(Int((entry >> 40) & 0xFF), symbols.count, "index \(index)")
+                XCTAssertEqual(Int((entry >> 32) & 0xFF), used, "index \(index)")
+                XCTAssertEqual((0..<symbols.count).map { UInt8(truncatingIfNeeded: entry >> (8 * UInt64($0))) }, symbols, "index \(index)")
+            }
+        }
+    }
+
     /// Every single-byte change and every truncation of a small stream either throws or decodes to some
     /// bytes, never reads or writes out of bounds (the container's checksum then rejects wrong bytes);
     /// changes to the lengths table or stream sizes that break the layout always throw.
