@@ -1,5 +1,10 @@
 /// Cutting floats into the byte planes of `FloatChunkCodec` and joining them again: the hot loops of
 /// the codec, sixteen values at a time (the scalar loops do not vectorise by themselves).
+///
+/// The plane that holds the sign keeps it in its lowest bit, under the mantissa bits: then the exponent
+/// byte and that byte, side by side, are the top 16 bits of the value rotated left by one, and joining
+/// them is a byte interleave and a rotation. (Chunks of the first format version keep the sign in the
+/// highest bit; `mergeSignHigh` reads them.)
 enum BytePlanes {
     /// Planes per layout.
     static func count(_ layout: FloatLayout) -> Int {
@@ -20,13 +25,13 @@ enum BytePlanes {
             while i + 16 <= n {
                 let v = source.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self)
                 out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 7), toByteOffset: i, as: SIMD16<UInt8>.self)
-                out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: (v &>> 8) & 0x80 | v & 0x7F), toByteOffset: n + i, as: SIMD16<UInt8>.self)
+                out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: (v &<< 1) & 0xFE | v &>> 15), toByteOffset: n + i, as: SIMD16<UInt8>.self)
                 i += 16
             }
             while i < n {
                 let v = source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)
                 planes[i] = UInt8(truncatingIfNeeded: v >> 7)
-                planes[n + i] = UInt8(truncatingIfNeeded: (v >> 8) & 0x80 | v & 0x7F)
+                planes[n + i] = UInt8(truncatingIfNeeded: (v << 1) & 0xFE | v >> 15)
                 i += 1
             }
         case .float16:
@@ -48,7 +53,7 @@ enum BytePlanes {
                 out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 23), toByteOffset: i, as: SIMD16<UInt8>.self)
                 out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v), toByteOffset: n + i, as: SIMD16<UInt8>.self)
                 out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 8), toByteOffset: 2 * n + i, as: SIMD16<UInt8>.self)
-                out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: (v &>> 24) & 0x80 | (v &>> 16) & 0x7F), toByteOffset: 3 * n + i, as: SIMD16<UInt8>.self)
+                out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: (v &>> 15) & 0xFE | v &>> 31), toByteOffset: 3 * n + i, as: SIMD16<UInt8>.self)
                 i += 16
             }
             while i < n {
@@ -56,7 +61,7 @@ enum BytePlanes {
                 planes[i] = UInt8(truncatingIfNeeded: v >> 23)
                 planes[n + i] = UInt8(truncatingIfNeeded: v)
                 planes[2 * n + i] = UInt8(truncatingIfNeeded: v >> 8)
-                planes[3 * n + i] = UInt8(truncatingIfNeeded: (v >> 24) & 0x80 | (v >> 16) & 0x7F)
+                planes[3 * n + i] = UInt8(truncatingIfNeeded: (v >> 15) & 0xFE | v >> 31)
                 i += 1
             }
         }
@@ -69,14 +74,30 @@ enum BytePlanes {
         case .bfloat16:
             let e = planes[0], s = planes[1]
             let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: n)
+            for i in 0..<n { out[i] = rotatedRight(UInt16(e[i]) &<< 8 | UInt16(s[i])) }
+        case .float16:
+            mergeFloat16(planes, n, output)
+        default:
+            let e = planes[0], b0 = planes[1], b1 = planes[2], s = planes[3]
+            let out = output.baseAddress!.bindMemory(to: UInt32.self, capacity: n)
+            for i in 0..<n {
+                out[i] = UInt32(rotatedRight(UInt16(e[i]) &<< 8 | UInt16(s[i]))) &<< 16 | UInt32(b1[i]) &<< 8 | UInt32(b0[i])
+            }
+        }
+    }
+
+    /// `merge` for chunks of the first format version, whose sign byte is sign | mantissa bits.
+    static func mergeSignHigh(_ planes: [UnsafePointer<UInt8>], _ n: Int, _ layout: FloatLayout, _ output: UnsafeMutableRawBufferPointer) {
+        switch layout {
+        case .bfloat16:
+            let e = planes[0], s = planes[1]
+            let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: n)
             for i in 0..<n {
                 let sign = UInt16(s[i])
                 out[i] = (sign & 0x80) &<< 8 | UInt16(e[i]) &<< 7 | sign & 0x7F
             }
         case .float16:
-            let high = planes[0], low = planes[1]
-            let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: n)
-            for i in 0..<n { out[i] = UInt16(high[i]) &<< 8 | UInt16(low[i]) }
+            mergeFloat16(planes, n, output)
         default:
             let e = planes[0], b0 = planes[1], b1 = planes[2], s = planes[3]
             let out = output.baseAddress!.bindMemory(to: UInt32.self, capacity: n)
@@ -86,4 +107,13 @@ enum BytePlanes {
             }
         }
     }
+
+    /// F16's planes are its two bytes: the same in both versions.
+    private static func mergeFloat16(_ planes: [UnsafePointer<UInt8>], _ n: Int, _ output: UnsafeMutableRawBufferPointer) {
+        let high = planes[0], low = planes[1]
+        let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: n)
+        for i in 0..<n { out[i] = UInt16(high[i]) &<< 8 | UInt16(low[i]) }
+    }
+
+    @inline(__always) private static func rotatedRight(_ x: UInt16) -> UInt16 { x &>> 1 | x &<< 15 }
 }

@@ -2,17 +2,17 @@
 /// stands in a plane of its own (entropy-coded: trained weights use few exponents) and the sign and
 /// mantissa bits fill the others (coded where that helps, raw where not):
 ///
-///     BF16  plane 0 exponent              plane 1 sign | mantissa (7 bits)
+///     BF16  plane 0 exponent              plane 1 mantissa (7 bits) | sign
 ///     F16   plane 0 sign | exponent | top 2 mantissa bits (the high byte)    plane 1 low byte
-///     F32   plane 0 exponent   plane 1 mantissa bits 0-7   plane 2 bits 8-15   plane 3 sign | bits 16-22
+///     F32   plane 0 exponent   plane 1 mantissa bits 0-7   plane 2 bits 8-15   plane 3 bits 16-22 | sign
 ///
 /// (F16's exponent has 5 bits, so it is coded jointly with the three bits beside it: never worse than
 /// coding them apart.) Lossless mode restores every bit, NaN payloads and -0 included. Lossy mode first
 /// rounds each value to `keptBits` mantissa bits (`FloatLayout.round`), codes the exponent plane and
 /// packs sign and kept bits tightly; infinities and NaN are kept exactly in an exception list.
 ///
-/// Payload: mode (u8: 0 lossless, 1 lossy); lossless: the planes in order, each as `PlaneCodec` writes
-/// it; lossy: kept bits (u8), exception count (u32), (index u32, bits u32) per exception, the exponent
+/// Payload: mode (u8: 2 lossless, 1 lossy; 0 is the first version's lossless mode, read but no longer
+/// written, whose sign byte has the sign on top); lossless: the planes in order, each as `PlaneCodec` writes it; lossy: kept bits (u8), exception count (u32), (index u32, bits u32) per exception, the exponent
 /// plane, the plane of packed (1 + kept)-bit fields (sign above the kept bits, least significant bit first).
 public enum FloatChunkCodec {
     /// Compresses the values of `layout` in `input` (little-endian).
@@ -21,7 +21,7 @@ public enum FloatChunkCodec {
         if let keptBits, keptBits < layout.mantissaBits {
             return encodeLossy(input, n, layout, keptBits)
         }
-        var out: [UInt8] = [0]
+        var out: [UInt8] = [2]
         let count = BytePlanes.count(layout)
         let planes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, count * n))
         defer { planes.deallocate() }
@@ -37,7 +37,7 @@ public enum FloatChunkCodec {
         let n = output.count / layout.byteWidth
         var reader = ByteReader(encoded)
         switch try reader.byte() {
-        case 0:
+        case let mode where mode == 0 || mode == 2:
             // A raw plane is read where it lies in the payload; the others are decoded into buffers.
             var owned: [UnsafeMutableBufferPointer<UInt8>] = []
             defer { owned.forEach { $0.deallocate() } }
@@ -52,7 +52,9 @@ public enum FloatChunkCodec {
                     planes.append(UnsafePointer(buffer.baseAddress!))
                 }
             }
-            if n > 0 { BytePlanes.merge(planes, n, layout, output) }
+            if n > 0 {
+                if mode == 2 { BytePlanes.merge(planes, n, layout, output) } else { BytePlanes.mergeSignHigh(planes, n, layout, output) }
+            }
         case 1:
             try decodeLossy(&reader, n, layout, output)
         case let mode:

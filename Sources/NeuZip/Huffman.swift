@@ -246,7 +246,7 @@ public enum Huffman {
                     StreamReader(next: start + bounds[k].lowerBound, end: start + bounds[k].upperBound,
                                  out: out + segment(k, of: n).lowerBound, outEnd: out + segment(k, of: n).upperBound)
                 }
-                if !multiple.isEmpty { try decodeInterleaved(&readers, multiple) }
+                if !multiple.isEmpty { decodeInterleaved(&readers, multiple) }
                 for k in 0..<streams {
                     try readers[k].finish(single)
                     guard readers[k].consumedBytes(from: start + bounds[k].lowerBound) + padding == bounds[k].count else {
@@ -326,23 +326,6 @@ public enum Huffman {
             available |= 56
         }
 
-        /// Up to four symbols from one lookup; returns the entry (for the invalid mark).
-        @inline(__always) mutating func step(_ table: UnsafeBufferPointer<UInt64>) -> UInt64 {
-            let entry = table[Int(bits & UInt64(tableSize - 1))]
-            UnsafeMutableRawPointer(out).storeBytes(of: UInt32(truncatingIfNeeded: entry), as: UInt32.self)
-            out += Int((entry &>> 40) & 0xFF)
-            let used = (entry &>> 32) & 0xFF
-            bits = bits &>> used
-            available &-= used
-            return entry
-        }
-
-        /// Rounds (one refill, four lookups) that can run without any check: at most 16 symbols and 7 bytes each.
-        var safeRounds: Int {
-            let input = end - next - padding
-            return input < 0 ? 0 : min((outEnd - out) / 16, input / 7 + 1)
-        }
-
         /// Decodes the remaining symbols one at a time, checking every read.
         mutating func finish(_ single: UnsafeBufferPointer<UInt16>) throws {
             while out < outEnd {
@@ -374,22 +357,77 @@ public enum Huffman {
         }
     }
 
+    /// A stream in the fast loop's form: the accumulator keeps a marker bit just above its valid bits, so
+    /// the bits consumed since the last refill follow from the marker's position (one leading-zero count
+    /// a refill) and a lookup only shifts, with no count of available bits to keep per lookup.
+    struct FastStream {
+        /// The byte the accumulator was last loaded from.
+        var next: UnsafeRawPointer
+        var bits: UInt64 = 1 << 56
+        var out: UnsafeMutablePointer<UInt8>
+        let end: UnsafeRawPointer
+        let outEnd: UnsafeMutablePointer<UInt8>
+
+        /// A stream that has not been read from yet.
+        init(_ reader: StreamReader) {
+            precondition(reader.available == 0)
+            (next, out, end, outEnd) = (reader.next, reader.out, reader.end, reader.outEnd)
+        }
+
+        /// Bits consumed since `next`: the marker was put at bit 56 - (the offset at the last refill).
+        @inline(__always) var consumed: Int { bits.leadingZeroBitCount &- 7 }
+
+        /// Moves to the byte of the next unread bit and loads 56 - (its bit offset) bits, at least 49
+        /// (four lookups use at most 48), with the marker above them.
+        @inline(__always) mutating func refill() {
+            let offset = consumed
+            next += offset &>> 3
+            bits = (UInt64(littleEndian: next.loadUnaligned(as: UInt64.self)) & (1 << 56 - 1) | 1 << 56) &>> UInt64(offset & 7)
+        }
+
+        /// Up to four symbols from one lookup. An entry for bits that begin no code writes none and
+        /// consumes 12 bits: the streams' end check and the chunk checksum reject such data.
+        @inline(__always) mutating func step(_ table: UnsafeBufferPointer<UInt64>) {
+            let entry = table[Int(bits & UInt64(tableSize - 1))]
+            UnsafeMutableRawPointer(out).storeBytes(of: UInt32(truncatingIfNeeded: entry), as: UInt32.self)
+            out += Int((entry &>> 40) & 0xFF)
+            bits = bits &>> (entry &>> 32)
+        }
+
+        /// Rounds (one refill, four lookups) that can run without any check: each writes at most 16
+        /// symbols, and loads 8 bytes at most 7 bytes further on than the last.
+        var safeRounds: Int {
+            let input = end - next - padding
+            return input < 0 ? 0 : min((outEnd - out) / 16, input / 7)
+        }
+
+        /// The same position in `StreamReader`'s form.
+        var reader: StreamReader {
+            let byte = next + consumed &>> 3, shift = UInt64(consumed & 7)
+            var reader = StreamReader(next: byte, end: end, out: out, outEnd: outEnd)
+            if shift > 0 {
+                reader.bits = UInt64(byte.load(as: UInt8.self)) &>> shift
+                reader.available = 8 &- shift
+                reader.next += 1
+            }
+            return reader
+        }
+    }
+
     /// The fast loop: all four streams advance together while none is near the end of its input or output.
-    private static func decodeInterleaved(_ readers: inout [StreamReader], _ table: UnsafeBufferPointer<UInt64>) throws {
-        var r0 = readers[0], r1 = readers[1], r2 = readers[2], r3 = readers[3]
-        var marks: UInt64 = 0
+    private static func decodeInterleaved(_ readers: inout [StreamReader], _ table: UnsafeBufferPointer<UInt64>) {
+        var r0 = FastStream(readers[0]), r1 = FastStream(readers[1]), r2 = FastStream(readers[2]), r3 = FastStream(readers[3])
         while true {
             let rounds = min(min(r0.safeRounds, r1.safeRounds), min(r2.safeRounds, r3.safeRounds))
             if rounds == 0 { break }
             for _ in 0..<rounds {
                 r0.refill(); r1.refill(); r2.refill(); r3.refill()
-                marks |= r0.step(table) | r1.step(table) | r2.step(table) | r3.step(table)
-                marks |= r0.step(table) | r1.step(table) | r2.step(table) | r3.step(table)
-                marks |= r0.step(table) | r1.step(table) | r2.step(table) | r3.step(table)
-                marks |= r0.step(table) | r1.step(table) | r2.step(table) | r3.step(table)
+                r0.step(table); r1.step(table); r2.step(table); r3.step(table)
+                r0.step(table); r1.step(table); r2.step(table); r3.step(table)
+                r0.step(table); r1.step(table); r2.step(table); r3.step(table)
+                r0.step(table); r1.step(table); r2.step(table); r3.step(table)
             }
-            guard marks >> 63 == 0 else { throw CodecError("Huffman stream holds a code that does not exist") }
         }
-        readers = [r0, r1, r2, r3]
+        readers = [r0.reader, r1.reader, r2.reader, r3.reader]
     }
 }

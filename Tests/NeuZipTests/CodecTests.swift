@@ -85,6 +85,33 @@ final class CodecTests: XCTestCase {
         }
     }
 
+    /// Chunks of the first format version (mode 0: the sign on top of its byte) still decode, bit for
+    /// bit, specials included. Built by hand from man/nz.5's layout, with raw planes.
+    func testFirstVersionChunksStillDecode() throws {
+        for layout in [FloatLayout.bfloat16, .float32] {
+            var input = gaussianBits(1000, layout: layout, seed: 9)
+            let specials: [UInt32] = layout == .float32 ? [0x7FC0_1234, 0xFF80_0000, 0x8000_0000, 0x807F_FFFF] : [0x7FC1, 0xFF80, 0x8000, 0x807F]
+            for (k, bits) in specials.enumerated() {
+                for b in 0..<layout.byteWidth { input[k * layout.byteWidth + b] = UInt8(truncatingIfNeeded: bits >> UInt32(8 * b)) }
+            }
+            let n = input.count / layout.byteWidth
+            let values: [UInt32] = (0..<n).map { i in (0..<layout.byteWidth).reduce(0) { $0 | UInt32(input[i * layout.byteWidth + $1]) << UInt32(8 * $1) } }
+            let planes: [[UInt8]] = layout == .bfloat16
+                ? [values.map { UInt8(truncatingIfNeeded: $0 >> 7) }, values.map { UInt8(truncatingIfNeeded: ($0 >> 8) & 0x80 | $0 & 0x7F) }]
+                : [values.map { UInt8(truncatingIfNeeded: $0 >> 23) }, values.map { UInt8(truncatingIfNeeded: $0) }, values.map { UInt8(truncatingIfNeeded: $0 >> 8) },
+                   values.map { UInt8(truncatingIfNeeded: ($0 >> 24) & 0x80 | ($0 >> 16) & 0x7F) }]
+            var chunk: [UInt8] = [0]
+            for plane in planes {
+                chunk.append(PlaneEncoding.raw.rawValue)
+                withUnsafeBytes(of: UInt32(plane.count).littleEndian) { chunk += $0 }
+                chunk += plane
+            }
+            var output = [UInt8](repeating: 0, count: input.count)
+            try chunk.withUnsafeBytes { raw in try output.withUnsafeMutableBytes { try FloatChunkCodec.decode(raw, layout: layout, into: $0) } }
+            XCTAssertEqual(output, input, "\(layout)")
+        }
+    }
+
     /// F32 weights where some rows were stored at lower precision (their low mantissa bytes zero, as in an
     /// embedding's untouched rows) have those planes coded by lz4 or zstd, which remove the runs, and the
     /// chunk still round-trips exactly.
