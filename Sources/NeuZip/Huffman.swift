@@ -216,9 +216,10 @@ public enum Huffman {
 
     // MARK: decoding
 
-    /// Decodes exactly `output.count` symbols from `data`. Corrupt data is detected (lengths that are no
-    /// prefix code, codes that exist in no table entry, streams that end early or have bytes left) and
-    /// never read or written out of bounds.
+    /// Decodes exactly `output.count` symbols from `data`. Corrupt data is never read or written out of
+    /// bounds; lengths that are no prefix code and streams that end early or have bytes left throw, and so
+    /// do codes that exist in no table entry near a stream's end. Elsewhere such codes decode to wrong
+    /// bytes, which the caller's checksum rejects (the .nz container checks every chunk).
     public static func decode(_ data: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<UInt8>) throws {
         let (lengths, tableBytes) = try readLengths(data)
         let headerBytes = tableBytes + sizeFieldBytes

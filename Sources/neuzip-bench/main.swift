@@ -27,10 +27,11 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 }
 
 do {
-    let options = NZOptions(keptMantissaBits: kept, threads: threads)
+    var options = NZOptions(keptMantissaBits: kept, threads: threads)
+    if let c = ProcessInfo.processInfo.environment["NZCHUNK"], let v = Int(c) { options.chunkBytes = v }
     var compress = Double.infinity, decompress = Double.infinity
     var original = 0, stored = 0
-    for _ in 0..<7 {
+    for _ in 0..<(ProcessInfo.processInfo.environment["NZDECODEONLY"] == nil ? 7 : 0) {
         let checkpoint = try Checkpoint.open(input)
         compress = min(compress, try seconds {
             let summary = try NZEncoder.compress(checkpoint, to: DiscardingSink(), options: options)
@@ -38,9 +39,10 @@ do {
         })
     }
     let file = try AtomicFile(path: packed, overwrite: true)
-    stored = try NZEncoder.compress(Checkpoint.open(input), to: file, options: options).compressedSize
+    let written = try NZEncoder.compress(Checkpoint.open(input), to: file, options: options)
+    (stored, original) = (written.compressedSize, written.originalSize)
     try file.commit()
-    for _ in 0..<7 {
+    for _ in 0..<(ProcessInfo.processInfo.environment["NZDECODEONLY"] == nil ? 7 : 40) {
         let decoder = try NZDecoder(path: packed)
         decompress = min(decompress, try seconds { _ = try decoder.restore(to: DiscardingSink(), threads: threads) })
     }
