@@ -64,7 +64,7 @@ public struct DataOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Windows per micro-batch.", valueName: "B")) public var batch = 8
     @Option(name: .long, help: ArgumentHelp("Tokens per window.", valueName: "T")) public var ctx = 128
     @Option(name: .long, help: ArgumentHelp("Micro-batches per step (gradient accumulation).", valueName: "K")) public var accum = 1
-    @Option(name: .long, help: ArgumentHelp("Peak learning rate.", valueName: "LR")) public var lr: Float = 1e-3
+    @Option(name: .long, help: ArgumentHelp("Peak learning rate (default: the optimizer's; see the man page).", valueName: "LR")) public var lr: Float?
     @Option(name: .long, help: ArgumentHelp("Warmup steps (linear).", valueName: "W")) public var warmup = 0
     @Option(name: .long, help: ArgumentHelp("constant or cosine (to 10% at the last step).", valueName: "SHAPE"))
     public var schedule: LearningRateSchedule.Shape = .constant
@@ -76,7 +76,7 @@ public struct DataOptions: ParsableArguments {
     public func validate() throws {
         if data.isEmpty { throw ValidationError("--data needs at least one text file") }
         if steps < 1 || batch < 1 || ctx < 2 || accum < 1 { throw ValidationError("--steps, --batch, --accum must be positive and --ctx at least 2") }
-        if !(lr > 0) { throw ValidationError("--lr must be positive") }
+        if let lr, !(lr > 0) { throw ValidationError("--lr must be positive") }
         if warmup < 0 || evalEvery < 0 { throw ValidationError("--warmup and --eval-every cannot be negative") }
     }
 }

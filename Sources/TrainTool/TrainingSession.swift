@@ -17,13 +17,16 @@ public struct TrainingSession {
     public struct OptimizerChoice {
         public let name: String
         public let settings: [(String, String)]
+        /// The peak learning rate when `--lr` is not given.
+        public let defaultLearningRate: Float
         public let make: ([[Int]]) throws -> Optimizer
         public let makeAccumulator: ([[Int]]) -> GradientAccumulator
 
-        public init(name: String, settings: [(String, String)], make: @escaping ([[Int]]) throws -> Optimizer,
+        public init(name: String, settings: [(String, String)], defaultLearningRate: Float, make: @escaping ([[Int]]) throws -> Optimizer,
                     makeAccumulator: @escaping ([[Int]]) -> GradientAccumulator) {
             self.name = name
             self.settings = settings
+            self.defaultLearningRate = defaultLearningRate
             self.make = make
             self.makeAccumulator = makeAccumulator
         }
@@ -124,9 +127,10 @@ public struct TrainingSession {
         itemsPerRow: (count: Int, unit: String), resumed: TrainingCheckpoint.Resumed?, metadata: [(key: String, value: String)], accuracy: (() -> Double)?
     ) throws where Source.Batch == Network.Batch {
         let shapes = network.weights.shapes
+        let peak = data.lr ?? choice.defaultLearningRate
         // The run's identity: what must not change across a resume.
         var identity: [(String, String)] = [("optimizer", choice.name), ("batch", "\(data.batch)"), ("accum", "\(data.accum)"),
-                                            ("lr", "\(data.lr)"), ("warmup", "\(data.warmup)"), ("schedule", data.schedule.rawValue),
+                                            ("lr", "\(peak)"), ("warmup", "\(data.warmup)"), ("schedule", data.schedule.rawValue),
                                             ("seed", "\(data.seed)")] + taskIdentity
         if data.schedule == .cosine { identity.append(("steps", "\(data.steps)")) }
         identity += choice.settings
@@ -153,7 +157,7 @@ public struct TrainingSession {
         let tsv = try output.tsv.map { try LineLog(path: $0, append: resumed != nil) }
         if resumed == nil { try tsv?.write(StepMetrics.tsvHeader) }
 
-        let schedule = LearningRateSchedule(peak: data.lr, warmup: data.warmup, total: data.steps, shape: data.schedule)
+        let schedule = LearningRateSchedule(peak: peak, warmup: data.warmup, total: data.steps, shape: data.schedule)
         let trainer = Trainer(network: network, optimizer: optimizer, accumulator: accumulator, source: source, accumulation: data.accum,
                               schedule: schedule, seed: data.seed, completedSteps: resumed?.step ?? 0)
         func save(to sink: ByteSink, name: String, withState: Bool) throws {

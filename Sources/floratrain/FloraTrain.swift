@@ -63,7 +63,7 @@ struct FloraTrain: ParsableCommand {
             make = { GaLore(shapes: $0, rank: rank, updateGap: galoreGap, scale: galoreScale, weightDecay: weightDecay) }
         }
         settings.append(("accum_rank", accumRank.map(String.init) ?? "none"))
-        let choice = TrainingSession.OptimizerChoice(name: optim.rawValue, settings: settings, make: make) { [accumRank, projection] shapes in
+        let choice = TrainingSession.OptimizerChoice(name: optim.rawValue, settings: settings, defaultLearningRate: 1e-3, make: make) { [accumRank, projection] shapes in
             GradientAccumulator(shapes: shapes, rank: accumRank, seed: seed ^ 0xACC, kind: projection)
         }
         try TrainingSession(tool: "floratrain", model: model, data: data, output: output, run: runOptions).trainLanguageModel(choice)

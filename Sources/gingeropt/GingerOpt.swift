@@ -21,10 +21,10 @@ struct GingerOpt: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("ginger, adamw, or signum (Ginger with the curvature off).", valueName: "NAME"))
     var optim: OptimizerName = .ginger
-    @Option(name: .long, help: ArgumentHelp("Momentum.", valueName: "B1")) var beta1: Double = 0.9
+    @Option(name: .long, help: ArgumentHelp("Momentum (default: 0.85 for ginger and signum, 0.9 for adamw).", valueName: "B1")) var beta1: Double?
     @Option(name: .long, help: ArgumentHelp("Ginger: EMA rate of the curvature.", valueName: "B2")) var beta2: Double = 0.99
     @Option(name: .long, help: ArgumentHelp("Ginger: rank tau of the curvature per tensor.", valueName: "TAU")) var rank = 4
-    @Option(name: .long, help: ArgumentHelp("Ginger/signum: damping lambda.", valueName: "L")) var lambda: Double = 1e-3
+    @Option(name: .long, help: ArgumentHelp("Ginger/signum: damping lambda.", valueName: "L")) var lambda: Double = Ginger.Settings().lambda
     @Option(name: .long, help: ArgumentHelp("Ginger/signum: per-coordinate clip rho of the step (0: none).", valueName: "R")) var rho: Double = 1
     @Option(name: .long, help: ArgumentHelp("Decoupled weight decay.", valueName: "WD")) var weightDecay: Float = 0
 
@@ -35,7 +35,8 @@ struct GingerOpt: ParsableCommand {
         if rank < 1 { throw ValidationError("--rank must be positive") }
         if !(lambda > 0) { throw ValidationError("--lambda must be positive") }
         if rho < 0 { throw ValidationError("--rho cannot be negative") }
-        if !(0..<1).contains(beta1) || !(0..<1).contains(beta2) { throw ValidationError("--beta1 and --beta2 must be in [0, 1)") }
+        if let beta1, !(0..<1).contains(beta1) { throw ValidationError("--beta1 must be in [0, 1)") }
+        if !(0..<1).contains(beta2) { throw ValidationError("--beta2 must be in [0, 1)") }
         if hiddenWidths == nil { throw ValidationError("--hidden takes positive widths separated by commas, such as 128,64") }
     }
 
@@ -45,14 +46,20 @@ struct GingerOpt: ParsableCommand {
     }
 
     func run() throws {
-        var settings: [(String, String)] = [("weight_decay", "\(weightDecay)"), ("beta1", "\(beta1)")]
+        var settings: [(String, String)] = [("weight_decay", "\(weightDecay)")]
         let make: ([[Int]]) -> Optimizer
+        let learningRate: Float
         switch optim {
         case .adamw:
+            let beta1 = beta1 ?? 0.9
+            settings.append(("beta1", "\(beta1)"))
+            learningRate = 1e-3
             make = { AdamW(shapes: $0, beta1: Float(beta1), weightDecay: weightDecay) }
         case .ginger, .signum:
             var ginger = Ginger.Settings()
-            ginger.beta1 = beta1
+            ginger.beta1 = beta1 ?? ginger.beta1
+            settings.append(("beta1", "\(ginger.beta1)"))
+            learningRate = Ginger.defaultLearningRate
             ginger.beta2 = beta2
             ginger.rank = rank
             ginger.lambda = lambda
@@ -62,7 +69,9 @@ struct GingerOpt: ParsableCommand {
             settings += [("beta2", "\(beta2)"), ("rank", "\(rank)"), ("lambda", "\(lambda)"), ("rho", "\(rho)")]
             make = { Ginger(shapes: $0, settings: ginger) }
         }
-        let choice = TrainingSession.OptimizerChoice(name: optim.rawValue, settings: settings, make: make) { GradientAccumulator(shapes: $0) }
+        let choice = TrainingSession.OptimizerChoice(name: optim.rawValue, settings: settings, defaultLearningRate: learningRate, make: make) {
+            GradientAccumulator(shapes: $0)
+        }
         let session = TrainingSession(tool: "gingeropt", model: model, data: data, output: output, run: runOptions)
         switch task {
         case .lm: try session.trainLanguageModel(choice)

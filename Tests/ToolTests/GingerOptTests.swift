@@ -74,6 +74,18 @@ final class GingerOptTests: XCTestCase {
         XCTAssertLessThan(try XCTUnwrap(last["loss"] as? Double), log(256) - 1, "30 steps should take a nat off the uniform loss")
     }
 
+    /// Without --lr, each optimizer trains at its own default: Ginger and signum at Ginger's, AdamW at 1e-3.
+    func testLearningRateDefaultsDependOnTheOptimizer() throws {
+        let text = path("text.txt")
+        try String(repeating: "defaults differ by optimizer. ", count: 100).write(toFile: text, atomically: true, encoding: .utf8)
+        for (optim, expected) in [("ginger", 5e-4), ("signum", 5e-4), ("adamw", 1e-3)] {
+            let result = try TestSupport.run(gingeropt, ["--data", text, "--dim", "16", "--layers", "1", "--heads", "2", "--batch", "2", "--ctx", "16",
+                                                         "--steps", "2", "--optim", optim, "-q", "--log", path("\(optim).jsonl"), "-o", path("\(optim).safetensors")])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertEqual(try XCTUnwrap(try lastLine(path("\(optim).jsonl"))["lr"] as? Double), expected, accuracy: expected * 1e-6, optim)
+        }
+    }
+
     func testBadInputIsOneLineAndExitOne() throws {
         let bad = path("bad.csv")
         try "x,y,label\n1,2,a\n3,four,b\n".write(toFile: bad, atomically: true, encoding: .utf8)
