@@ -49,3 +49,7 @@ echo
 echo "== quantize it to 4 bits in groups of 64 (GPTQ, a GPTQ-convention checkpoint) with a short InvarExplore search"
 run "$BIN/invarq" --type w4g64 --calib "$text" --ctx 128 --search 20 --log "$OUT/search.jsonl" -v -f -o "$OUT/tiny-lm-w4g64.safetensors" "$OUT/tiny-lm.nz"
 run "$BIN/mstat" ppl --ctx 128 --max-windows 8 --text /usr/share/common-licenses/GPL-3 "$OUT/tiny-lm-w4g64.safetensors"
+echo
+echo "== Ginger (its defaults) against AdamW (lr 1e-3) and the signum ablation on an MLP classifier"
+echo "\$ examples/ginger-vs-adamw.sh"
+OUT="$OUT/ginger" BIN="$BIN" bash examples/ginger-vs-adamw.sh
