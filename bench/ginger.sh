@@ -57,7 +57,7 @@ mlp() {
         --log "$OUT/mlp-$name.jsonl" --tsv "$OUT/mlp-$name.tsv" -o "$OUT/mlp-$name.safetensors" "$@"
 }
 for lr in 1e-3 3e-3; do mlp "adamw-$lr" --optim adamw --lr $lr; echo "| AdamW | $lr | - $(summary "$OUT/mlp-adamw-$lr.jsonl")"; done
-for optim in ginger signum; do mlp "$optim-defaults" --optim $optim; echo "| $optim (defaults) | 5e-4 | 1e-5 $(summary "$OUT/mlp-$optim-defaults.jsonl")"; done
+for optim in ginger signum; do mlp "$optim-defaults" --optim $optim; echo "| $optim (defaults) | 4e-4 | 1e-5 $(summary "$OUT/mlp-$optim-defaults.jsonl")"; done
 for lambda in 1e-5 1e-3 1e-1 1; do
     for lr in 1e-3 1e-2; do
         scaled=$($PY -c "print('%g' % ($lr * max(1, $lambda / 1e-2)))")
@@ -81,7 +81,7 @@ lm() {
         --log "$OUT/lm-$name.jsonl" --tsv "$OUT/lm-$name.tsv" -o "$OUT/lm-$name.safetensors" "$@"
 }
 lm adamw --optim adamw --lr 1e-3; echo "| AdamW | 1e-3 | - $(summary "$OUT/lm-adamw.jsonl")"
-for optim in ginger signum; do lm "$optim-defaults" --optim $optim; echo "| $optim (defaults) | 5e-4 | 1e-5 $(summary "$OUT/lm-$optim-defaults.jsonl")"; done
+for optim in ginger signum; do lm "$optim-defaults" --optim $optim; echo "| $optim (defaults) | 4e-4 | 1e-5 $(summary "$OUT/lm-$optim-defaults.jsonl")"; done
 for entry in "1e-3:1e-3" "1e-1:1e-2" "1:1e-1"; do
     IFS=: read -r lambda lr <<< "$entry"
     for optim in ginger signum; do

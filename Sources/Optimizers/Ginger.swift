@@ -31,7 +31,7 @@ public final class Ginger: Optimizer, CurvatureObserver {
     }
 
     /// The peak learning rate that goes with the default settings (see `Settings`).
-    public static let defaultLearningRate: Float = 5e-4
+    public static let defaultLearningRate: Float = 4e-4
 
     public let settings: Settings
     private var blocks: [CurvatureBlock<Float>]

@@ -78,7 +78,7 @@ final class GingerOptTests: XCTestCase {
     func testLearningRateDefaultsDependOnTheOptimizer() throws {
         let text = path("text.txt")
         try String(repeating: "defaults differ by optimizer. ", count: 100).write(toFile: text, atomically: true, encoding: .utf8)
-        for (optim, expected) in [("ginger", 5e-4), ("signum", 5e-4), ("adamw", 1e-3)] {
+        for (optim, expected) in [("ginger", 4e-4), ("signum", 4e-4), ("adamw", 1e-3)] {
             let result = try TestSupport.run(gingeropt, ["--data", text, "--dim", "16", "--layers", "1", "--heads", "2", "--batch", "2", "--ctx", "16",
                                                          "--steps", "2", "--optim", optim, "-q", "--log", path("\(optim).jsonl"), "-o", path("\(optim).safetensors")])
             XCTAssertEqual(result.status, 0, result.stderr)
