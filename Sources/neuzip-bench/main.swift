@@ -27,11 +27,10 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 }
 
 do {
-    var options = NZOptions(keptMantissaBits: kept, threads: threads)
-    if let c = ProcessInfo.processInfo.environment["NZCHUNK"], let v = Int(c) { options.chunkBytes = v }
+    let options = NZOptions(keptMantissaBits: kept, threads: threads)
     var compress = Double.infinity, decompress = Double.infinity
     var original = 0, stored = 0
-    for _ in 0..<(ProcessInfo.processInfo.environment["NZDECODEONLY"] == nil ? 7 : 0) {
+    for _ in 0..<7 {
         let checkpoint = try Checkpoint.open(input)
         compress = min(compress, try seconds {
             let summary = try NZEncoder.compress(checkpoint, to: DiscardingSink(), options: options)
@@ -39,10 +38,9 @@ do {
         })
     }
     let file = try AtomicFile(path: packed, overwrite: true)
-    let written = try NZEncoder.compress(Checkpoint.open(input), to: file, options: options)
-    (stored, original) = (written.compressedSize, written.originalSize)
+    stored = try NZEncoder.compress(Checkpoint.open(input), to: file, options: options).compressedSize
     try file.commit()
-    for _ in 0..<(ProcessInfo.processInfo.environment["NZDECODEONLY"] == nil ? 7 : 40) {
+    for _ in 0..<7 {
         let decoder = try NZDecoder(path: packed)
         decompress = min(decompress, try seconds { _ = try decoder.restore(to: DiscardingSink(), threads: threads) })
     }
