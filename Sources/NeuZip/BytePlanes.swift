@@ -4,7 +4,7 @@
 /// The plane that holds the sign keeps it in its lowest bit, under the mantissa bits: then the exponent
 /// byte and that byte, side by side, are the top 16 bits of the value rotated left by one, and joining
 /// them is a byte interleave and a rotation. (Chunks of the first format version keep the sign in the
-/// highest bit; `mergeSignHigh` reads them.)
+/// highest bit; `merge` reads them too.)
 enum BytePlanes {
     /// Planes per layout.
     static func count(_ layout: FloatLayout) -> Int {
@@ -67,52 +67,37 @@ enum BytePlanes {
         }
     }
 
-    /// Joins the planes back into `n` values. Plain loops over raw pointers, which the compiler turns into
-    /// vector code (SIMD types' conversions between lane widths are not inlined, and cost more).
-    static func merge(_ planes: [UnsafePointer<UInt8>], _ n: Int, _ layout: FloatLayout, _ output: UnsafeMutableRawBufferPointer) {
+    /// Joins the planes back into `n` values; `signInLowBit` false reads first-version chunks (the sign
+    /// on top of its byte). Plain loops over raw pointers, which the compiler turns into vector code
+    /// (SIMD types' conversions between lane widths are not inlined, and cost more).
+    static func merge(_ planes: [UnsafePointer<UInt8>], _ n: Int, _ layout: FloatLayout, _ output: UnsafeMutableRawBufferPointer, signInLowBit: Bool = true) {
         switch layout {
+        case .float16:
+            let high = planes[0], low = planes[1]
+            let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: n)
+            for i in 0..<n { out[i] = UInt16(high[i]) &<< 8 | UInt16(low[i]) }
         case .bfloat16:
             let e = planes[0], s = planes[1]
             let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: n)
-            for i in 0..<n { out[i] = rotatedRight(UInt16(e[i]) &<< 8 | UInt16(s[i])) }
-        case .float16:
-            mergeFloat16(planes, n, output)
+            if signInLowBit {
+                for i in 0..<n { out[i] = rotatedRight(UInt16(e[i]) &<< 8 | UInt16(s[i])) }
+            } else {
+                for i in 0..<n { out[i] = (UInt16(s[i]) & 0x80) &<< 8 | UInt16(e[i]) &<< 7 | UInt16(s[i]) & 0x7F }
+            }
         default:
             let e = planes[0], b0 = planes[1], b1 = planes[2], s = planes[3]
             let out = output.baseAddress!.bindMemory(to: UInt32.self, capacity: n)
-            for i in 0..<n {
-                out[i] = UInt32(rotatedRight(UInt16(e[i]) &<< 8 | UInt16(s[i]))) &<< 16 | UInt32(b1[i]) &<< 8 | UInt32(b0[i])
+            if signInLowBit {
+                for i in 0..<n {
+                    out[i] = UInt32(rotatedRight(UInt16(e[i]) &<< 8 | UInt16(s[i]))) &<< 16 | UInt32(b1[i]) &<< 8 | UInt32(b0[i])
+                }
+            } else {
+                for i in 0..<n {
+                    let top = UInt32(s[i])
+                    out[i] = (top & 0x80) &<< 24 | UInt32(e[i]) &<< 23 | (top & 0x7F) &<< 16 | UInt32(b1[i]) &<< 8 | UInt32(b0[i])
+                }
             }
         }
-    }
-
-    /// `merge` for chunks of the first format version, whose sign byte is sign | mantissa bits.
-    static func mergeSignHigh(_ planes: [UnsafePointer<UInt8>], _ n: Int, _ layout: FloatLayout, _ output: UnsafeMutableRawBufferPointer) {
-        switch layout {
-        case .bfloat16:
-            let e = planes[0], s = planes[1]
-            let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: n)
-            for i in 0..<n {
-                let sign = UInt16(s[i])
-                out[i] = (sign & 0x80) &<< 8 | UInt16(e[i]) &<< 7 | sign & 0x7F
-            }
-        case .float16:
-            mergeFloat16(planes, n, output)
-        default:
-            let e = planes[0], b0 = planes[1], b1 = planes[2], s = planes[3]
-            let out = output.baseAddress!.bindMemory(to: UInt32.self, capacity: n)
-            for i in 0..<n {
-                let top = UInt32(s[i])
-                out[i] = (top & 0x80) &<< 24 | UInt32(e[i]) &<< 23 | (top & 0x7F) &<< 16 | UInt32(b1[i]) &<< 8 | UInt32(b0[i])
-            }
-        }
-    }
-
-    /// F16's planes are its two bytes: the same in both versions.
-    private static func mergeFloat16(_ planes: [UnsafePointer<UInt8>], _ n: Int, _ output: UnsafeMutableRawBufferPointer) {
-        let high = planes[0], low = planes[1]
-        let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: n)
-        for i in 0..<n { out[i] = UInt16(high[i]) &<< 8 | UInt16(low[i]) }
     }
 
     @inline(__always) private static func rotatedRight(_ x: UInt16) -> UInt16 { x &>> 1 | x &<< 15 }

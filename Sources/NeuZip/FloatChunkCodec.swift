@@ -52,9 +52,7 @@ public enum FloatChunkCodec {
                     planes.append(UnsafePointer(buffer.baseAddress!))
                 }
             }
-            if n > 0 {
-                if mode == 2 { BytePlanes.merge(planes, n, layout, output) } else { BytePlanes.mergeSignHigh(planes, n, layout, output) }
-            }
+            if n > 0 { BytePlanes.merge(planes, n, layout, output, signInLowBit: mode == 2) }
         case 1:
             try decodeLossy(&reader, n, layout, output)
         case let mode:
