@@ -53,7 +53,7 @@ struct InvarQ: ParsableCommand {
     var alpha = 0.1
 
     @Option(name: .long, help: ArgumentHelp("Fraction of a block's hidden units one proposal moves.", valueName: "X"))
-    var swapFraction = 0.1
+    var swapFraction = SearchSettings().swapFraction
 
     @Option(name: .long, help: ArgumentHelp("Standard deviation of a proposal's log-scale changes (0: no scaling).", valueName: "X"))
     var scaleStd: Float = 0.01
