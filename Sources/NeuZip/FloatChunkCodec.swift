@@ -12,7 +12,8 @@
 /// packs sign and kept bits tightly; infinities and NaN are kept exactly in an exception list.
 ///
 /// Payload: mode (u8: 2 lossless, 1 lossy; 0 is the first version's lossless mode, read but no longer
-/// written, whose sign byte has the sign on top); lossless: the planes in order, each as `PlaneCodec` writes it; lossy: kept bits (u8), exception count (u32), (index u32, bits u32) per exception, the exponent
+/// written, whose sign byte has the sign on top); lossless: the planes in order, each as `PlaneCodec`
+/// writes it; lossy: kept bits (u8), exception count (u32), (index u32, bits u32) per exception, the exponent
 /// plane, the plane of packed (1 + kept)-bit fields (sign above the kept bits, least significant bit first).
 public enum FloatChunkCodec {
     /// Compresses the values of `layout` in `input` (little-endian).

@@ -263,10 +263,10 @@ public enum Huffman {
         /// One symbol: symbol | length << 8 (length 0: no code starts with these bits).
         var single = [UInt16](repeating: 0, count: tableSize)
         /// Up to four symbols: their bytes (bits 0-31, first in the lowest), bits used (32-39), symbol count
-        /// (40-47); bit 63 marks bits that begin no code (the entry then consumes 12 bits and writes nothing).
+        /// (40-47); bits that begin no code get `invalid`, which consumes 12 bits and writes nothing.
         var multiple: [UInt64]
 
-        static let invalid: UInt64 = 1 << 63 | UInt64(maxLength) << 32
+        static let invalid: UInt64 = UInt64(maxLength) << 32
 
         /// Without `multiSymbol` only the one-symbol table is made (`multiple` stays empty).
         init(_ lengths: [UInt8], _ codes: [UInt32], multiSymbol: Bool) {

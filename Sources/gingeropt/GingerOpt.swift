@@ -21,7 +21,7 @@ struct GingerOpt: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("ginger, adamw, or signum (Ginger with the curvature off).", valueName: "NAME"))
     var optim: OptimizerName = .ginger
-    @Option(name: .long, help: ArgumentHelp("Momentum (default: 0.85 for ginger and signum, 0.9 for adamw).", valueName: "B1")) var beta1: Double?
+    @Option(name: .long, help: ArgumentHelp("Momentum (default: \(Ginger.Settings().beta1) for ginger and signum, 0.9 for adamw).", valueName: "B1")) var beta1: Double?
     @Option(name: .long, help: ArgumentHelp("Ginger: EMA rate of the curvature.", valueName: "B2")) var beta2: Double = 0.99
     @Option(name: .long, help: ArgumentHelp("Ginger: rank tau of the curvature per tensor.", valueName: "TAU")) var rank = 4
     @Option(name: .long, help: ArgumentHelp("Ginger/signum: damping lambda.", valueName: "L")) var lambda: Double = Ginger.Settings().lambda

@@ -60,7 +60,7 @@ final class HuffmanTests: XCTestCase {
     }
 
     /// Every entry of the four-symbol table holds what decoding its 12 bits one code at a time yields:
-    /// the longest run of up to four whole codes (and the invalid mark where no code starts), for
+    /// the longest run of up to four whole codes (and the invalid entry where no code starts), for
     /// complete and incomplete codes, short and long.
     func testFourSymbolTableMatchesOneCodeAtATimeDecoding() throws {
         var skewed = [UInt8](repeating: 0, count: 256)
