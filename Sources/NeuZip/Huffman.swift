@@ -165,6 +165,12 @@ public enum Huffman {
             pending &+= UInt64(entry &>> 16)
         }
 
+        /// Appends a `PairCodes` entry.
+        @inline(__always) mutating func putPair(_ entry: UInt32) {
+            accumulator |= UInt64(entry & 0xFF_FFFF) &<< pending
+            pending &+= UInt64(entry &>> 24)
+        }
+
         /// Stores the accumulator and keeps its incomplete last byte (so at most 7 bits stay pending).
         @inline(__always) mutating func flush() {
             out.storeBytes(of: accumulator.littleEndian, toByteOffset: position, as: UInt64.self)
@@ -185,33 +191,69 @@ public enum Huffman {
 
     /// Codes the four quarters of `input` into regions of `region` bytes at `out`, interleaved so that the
     /// four accumulators' dependency chains overlap; returns each stream's size. Eight bytes are stored at
-    /// a time, hence the regions' slack.
+    /// a time, hence the regions' slack. Symbols go two at a time through a table of symbol pairs
+    /// (`PairCodes`), which halves the lookups and accumulator updates (measured: the encoder's time fell
+    /// by about a third).
     private static func encodeStreams(_ input: UnsafeBufferPointer<UInt8>, _ codes: UnsafeBufferPointer<UInt32>,
                                       _ out: UnsafeMutableRawPointer, region: Int) -> [Int] {
         let n = input.count, quarter = n / streams
-        let source = input.baseAddress!
+        let source = UnsafeRawPointer(input.baseAddress!)
         var w0 = StreamWriter(out), w1 = StreamWriter(out + region), w2 = StreamWriter(out + 2 * region), w3 = StreamWriter(out + 3 * region)
         let s1 = source + quarter, s2 = source + 2 * quarter, s3 = source + 3 * quarter
         var i = 0
-        // Four codes (at most 48 bits) fit beside the at most 7 bits a flush leaves.
-        while i + 4 <= quarter {
-            for j in i..<(i + 4) {
-                w0.put(codes[Int(source[j])]); w1.put(codes[Int(s1[j])]); w2.put(codes[Int(s2[j])]); w3.put(codes[Int(s3[j])])
+        if let pairs = PairCodes(codes, symbols: n) {
+            defer { pairs.deallocate() }
+            // Two pairs (at most 48 bits) fit beside the at most 7 bits a flush leaves.
+            while i + 4 <= quarter {
+                w0.putPair(pairs[source, i]); w1.putPair(pairs[s1, i]); w2.putPair(pairs[s2, i]); w3.putPair(pairs[s3, i])
+                let j = i + 2
+                w0.putPair(pairs[source, j]); w1.putPair(pairs[s1, j]); w2.putPair(pairs[s2, j]); w3.putPair(pairs[s3, j])
+                w0.flush(); w1.flush(); w2.flush(); w3.flush()
+                i += 4
             }
-            w0.flush(); w1.flush(); w2.flush(); w3.flush()
-            i += 4
         }
+        let bytes = input.baseAddress!, b1 = bytes + quarter, b2 = bytes + 2 * quarter, b3 = bytes + 3 * quarter
         while i < quarter {
-            w0.put(codes[Int(source[i])]); w1.put(codes[Int(s1[i])]); w2.put(codes[Int(s2[i])]); w3.put(codes[Int(s3[i])])
+            w0.put(codes[Int(bytes[i])]); w1.put(codes[Int(b1[i])]); w2.put(codes[Int(b2[i])]); w3.put(codes[Int(b3[i])])
             w0.flush(); w1.flush(); w2.flush(); w3.flush()
             i += 1
         }
         // The last quarter's extra symbols (n not a multiple of four).
         for j in (4 * quarter)..<n {
-            w3.put(codes[Int(source[j])])
+            w3.put(codes[Int(bytes[j])])
             w3.flush()
         }
         return [w0.finish(), w1.finish(), w2.finish(), w3.finish()]
+    }
+
+    /// The codes of two consecutive symbols joined, indexed by the two bytes read as one little-endian
+    /// UInt16: first code | second code << first length, in the low 24 bits, total length in the high 8.
+    /// Only the pairs of symbols present in the plane are filled (the only ones the encoder reads), so
+    /// the table costs the square of the symbol count to build.
+    private struct PairCodes {
+        private let table: UnsafeMutablePointer<UInt32>
+
+        /// The table for `codes`, or nil when building it would cost more than a sixteenth of coding
+        /// `symbols` symbols one at a time (small planes; planes of nearly all 256 byte values).
+        init?(_ codes: UnsafeBufferPointer<UInt32>, symbols: Int) {
+            let present = (0..<256).filter { codes[$0] != 0 }
+            guard present.count * present.count * 16 <= symbols else { return nil }
+            table = .allocate(capacity: 1 << 16)
+            for second in present {
+                let code = codes[second] & 0xFFFF, length = codes[second] >> 16
+                for first in present {
+                    let firstLength = codes[first] >> 16
+                    table[first | second << 8] = (codes[first] & 0xFFFF | code << firstLength) | (firstLength + length) << 24
+                }
+            }
+        }
+
+        func deallocate() { table.deallocate() }
+
+        /// The joined codes of the symbols at `offset` and `offset + 1` of `source`.
+        @inline(__always) subscript(source: UnsafeRawPointer, offset: Int) -> UInt32 {
+            table[Int(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))]
+        }
     }
 
     // MARK: decoding

@@ -36,6 +36,22 @@ final class StatisticsTests: XCTestCase {
         XCTAssertEqual(histogram.counts[127], 100)
     }
 
+    func testByteHistogramMatchesCountingOneByOne() {
+        var generator = TestSupport.SeededGenerator(seed: 5)
+        // Every length around the eight-byte words, a run of one value, and a long plane of skewed bytes.
+        var planes: [[UInt8]] = (0..<20).map { n in (0..<n).map { _ in UInt8.random(in: 0...255, using: &generator) } }
+        planes.append([UInt8](repeating: 7, count: 1001))
+        planes.append((0..<100_003).map { _ in UInt8(120 + Int.random(in: 0...3, using: &generator) * Int.random(in: 0...3, using: &generator)) })
+        for plane in planes {
+            var histogram = BitFieldHistogram(bits: 8)
+            plane.withUnsafeBytes { histogram.add($0, elementBytes: 1, shift: 0) }
+            plane.withUnsafeBytes { histogram.add($0, elementBytes: 1, shift: 0) }
+            var expected = [Int](repeating: 0, count: 256)
+            for byte in plane { expected[Int(byte)] += 2 }
+            XCTAssertEqual(histogram.counts, expected, "\(plane.count) bytes")
+        }
+    }
+
     func testErrorStatistics() {
         var errors = ErrorStatistics()
         let a: [Float] = [3, 4, 0, .nan]
