@@ -30,9 +30,11 @@ let package = Package(
         systemLibrary("CXXHash", pkgConfig: "libxxhash", apt: ["libxxhash-dev"]),
         // glibc's malloc.h (mallopt), part of libc6-dev.
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        // The compiler's prefetch builtin (no library).
+        .systemLibrary(name: "CCacheHints", path: "Sources/CCacheHints"),
 
         .target(name: "Kernels", dependencies: ["COpenBLAS", "CMalloc"]),
-        .target(name: "NeuZip", dependencies: ["Kernels", "CZstd", "CLZ4", "CXXHash"]),
+        .target(name: "NeuZip", dependencies: ["Kernels", "CZstd", "CLZ4", "CXXHash", "CCacheHints"]),
         .target(name: "Checkpoint", dependencies: ["Kernels", "NeuZip"]),
         .target(name: "LM", dependencies: ["Checkpoint", "Kernels", "NeuZip"]),
         .target(name: "Optimizers", dependencies: ["Checkpoint", "Kernels"]),

@@ -9,6 +9,8 @@
 /// on, two to a byte, low half first, 0 for an absent one), the four streams' byte counts (u32 LE each),
 /// then the four streams. A stream is the codes of its quarter's symbols, least significant bit first,
 /// then 8 zero bytes, so that the decoder may always load 8 bytes at once.
+import CCacheHints
+
 public enum Huffman {
     static let maxLength = 12
     static let tableSize = 1 << maxLength
@@ -262,7 +264,12 @@ public enum Huffman {
     /// bounds; lengths that are no prefix code and streams that end early or have bytes left throw, and so
     /// do codes that exist in no table entry near a stream's end. Elsewhere such codes decode to wrong
     /// bytes, which the caller's checksum rejects (the .nz container checks every chunk).
-    public static func decode(_ data: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<UInt8>) throws {
+    ///
+    /// `companions` are buffers the caller reads next (the raw planes that the decoded one is merged
+    /// with): while the streams decode, they are brought into the L2 cache, one line of each a round, so
+    /// that their memory latency overlaps the decoding (measured: 9% faster BF16 decompression).
+    public static func decode(_ data: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<UInt8>,
+                              warming companions: [UnsafeRawBufferPointer] = []) throws {
         let (lengths, tableBytes) = try readLengths(data)
         let headerBytes = tableBytes + sizeFieldBytes
         guard data.count >= headerBytes else { throw CodecError("Huffman stream too short") }
@@ -289,7 +296,7 @@ public enum Huffman {
                     StreamReader(next: start + bounds[k].lowerBound, end: start + bounds[k].upperBound,
                                  out: out + segment(k, of: n).lowerBound, outEnd: out + segment(k, of: n).upperBound)
                 }
-                if !multiple.isEmpty { decodeInterleaved(&readers, multiple) }
+                if !multiple.isEmpty { decodeInterleaved(&readers, multiple, Warming(companions)) }
                 for k in 0..<streams {
                     try readers[k].finish(single)
                     guard readers[k].consumedBytes(from: start + bounds[k].lowerBound) + padding == bounds[k].count else {
@@ -457,13 +464,34 @@ public enum Huffman {
         }
     }
 
+    /// Prefetches the companion buffers of `decode` a cache line a round, at the same offset in each: a
+    /// round yields about 60 symbols, so the lines arrive at about the pace the planes are decoded.
+    private struct Warming {
+        private let buffers: [UnsafeRawBufferPointer]
+        private var offset = 0
+        private let end: Int
+
+        init(_ buffers: [UnsafeRawBufferPointer]) {
+            self.buffers = buffers.filter { $0.count > 0 }
+            end = self.buffers.map(\.count).min() ?? 0
+        }
+
+        @inline(__always) mutating func next() {
+            guard offset < end else { return }
+            for buffer in buffers { cache_prefetch_l2(buffer.baseAddress! + offset) }
+            offset &+= 64
+        }
+    }
+
     /// The fast loop: all four streams advance together while none is near the end of its input or output.
-    private static func decodeInterleaved(_ readers: inout [StreamReader], _ table: UnsafeBufferPointer<UInt64>) {
+    private static func decodeInterleaved(_ readers: inout [StreamReader], _ table: UnsafeBufferPointer<UInt64>, _ warming: Warming) {
         var r0 = FastStream(readers[0]), r1 = FastStream(readers[1]), r2 = FastStream(readers[2]), r3 = FastStream(readers[3])
+        var warming = warming
         while true {
             let rounds = min(min(r0.safeRounds, r1.safeRounds), min(r2.safeRounds, r3.safeRounds))
             if rounds == 0 { break }
             for _ in 0..<rounds {
+                warming.next()
                 r0.refill(); r1.refill(); r2.refill(); r3.refill()
                 r0.step(table); r1.step(table); r2.step(table); r3.step(table)
                 r0.step(table); r1.step(table); r2.step(table); r3.step(table)

@@ -80,6 +80,12 @@ enum PlaneCodec {
         out.append(contentsOf: payload)
     }
 
+    /// Moves `reader` past the next plane without decoding it.
+    static func skip(_ reader: inout ByteReader) throws {
+        _ = try reader.byte()
+        _ = try reader.bytes(Int(try reader.u32()))
+    }
+
     /// If the next plane is stored raw with `count` bytes, consumes it and returns where it lies;
     /// otherwise leaves the reader where it was and returns nil.
     static func rawPlane(_ reader: inout ByteReader, count: Int) throws -> UnsafeRawBufferPointer? {
@@ -92,8 +98,10 @@ enum PlaneCodec {
         return bytes
     }
 
-    /// Decodes one plane starting at `reader`'s position into `output` (whose size the caller knows).
-    static func decode(_ reader: inout ByteReader, into output: UnsafeMutableBufferPointer<UInt8>) throws {
+    /// Decodes one plane starting at `reader`'s position into `output` (whose size the caller knows);
+    /// a Huffman plane warms `companions` into the cache meanwhile (see `Huffman.decode`).
+    static func decode(_ reader: inout ByteReader, into output: UnsafeMutableBufferPointer<UInt8>,
+                       warming companions: [UnsafeRawBufferPointer] = []) throws {
         let tag = try reader.byte()
         let length = Int(try reader.u32())
         let payload = try reader.bytes(length)
@@ -107,7 +115,7 @@ enum PlaneCodec {
         case .rans:
             try RANS.decode(payload, into: output)
         case .huffman:
-            try Huffman.decode(payload, into: output)
+            try Huffman.decode(payload, into: output, warming: companions)
         case .lz4:
             try ByteCodec.lz4.decompress(payload, into: UnsafeMutableRawBufferPointer(output))
         case .zstd:
