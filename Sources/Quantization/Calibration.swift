@@ -33,6 +33,25 @@ public struct CalibrationSet: Sendable {
         model.releaseWorkspace()
         return total / Double(inputs.count)
     }
+
+    /// The gradient of the mean cross-entropy over all windows with respect to the down projection of
+    /// each block in `layers` ([dim x ffn], as the model stores it), by one backward pass a batch.
+    public func downProjectionGradients(of model: TrainableModel, layers: [Int], batchSize: Int) -> [Int: [Float]] {
+        let layerOfTensor = Dictionary(uniqueKeysWithValues: layers.map { (TrainableModel.tensorIndex(layer: $0, .down), $0) })
+        let count = model.config.dim * model.config.ffn
+        var gradients = [Int: [Float]]()
+        for start in stride(from: 0, to: inputs.count, by: batchSize) {
+            let (x, y) = batch(start..<min(start + batchSize, inputs.count))
+            _ = model.lossAndGradients(inputs: x, targets: y, gradientScale: Float(x.count) / Float(inputs.count)) { tensor, g in
+                guard let layer = layerOfTensor[tensor] else { return }
+                gradients[layer, default: [Float](repeating: 0, count: count)].withUnsafeMutableBufferPointer { sum in
+                    for i in 0..<count { sum[i] += g[i] }
+                }
+            }
+        }
+        model.releaseWorkspace()
+        return gradients
+    }
 }
 
 /// What the calibration pass records per block: the Hessians (sum of x x^T over every calibration
@@ -41,10 +60,10 @@ public struct CalibrationSet: Sendable {
 public struct BlockStatistics: Sendable {
     /// Inputs of q/k/v, of the attention output, of gate/up (dim x dim) and of down (ffn x ffn).
     public var attention, attentionOutput, ffn, down: [Float]
-    /// sum over tokens of g g^T (dim x dim), g the gradient of the calibration cross-entropy with
-    /// respect to the block's output: to second order an output error e raises the cross-entropy by
-    /// about e^T G e / 2, so errors in directions the rest of the model ignores (massive activations
-    /// that norms divide away) cost nothing, and errors the output head amplifies cost a lot.
+    /// sum over tokens of g g^T (dim x dim), g the gradient of that token's cross-entropy with respect
+    /// to the block's output: to second order an output error e on a token raises its cross-entropy by
+    /// about e^T g g^T e / 2, so errors in directions the rest of the model ignores (massive
+    /// activations that norms divide away) cost nothing, and errors the output head amplifies cost a lot.
     public var outputFisher: [Float]
 
     /// Runs the full-precision `model` over `calibration` and collects every block's statistics.
@@ -69,8 +88,10 @@ public struct BlockStatistics: Sendable {
                 }
             }
             let rows = x.count * (x.first?.count ?? 0)
+            // The gradients are of the batch's mean cross-entropy: times rows, they are per token.
+            let perToken = Float(rows) * Float(rows)
             _ = model.observeOutputGradients(inputs: x, targets: Array(calibration.targets[range])) { layer, gradient in
-                Gemm.multiply(gradient, gradient, into: &blocks[layer].outputFisher, m: D, n: D, k: rows, transposeA: true, beta: 1)
+                Gemm.multiply(gradient, gradient, into: &blocks[layer].outputFisher, m: D, n: D, k: rows, transposeA: true, alpha: perToken, beta: 1)
             }
         }
         model.releaseWorkspace()

@@ -64,6 +64,30 @@ public struct FFNTransform: Sendable, Equatable {
         return newDown
     }
 
+    /// A down matrix [dim x units] stored under the transform, as it acts on the original units (the
+    /// inverse of `apply(down:)` without rotations): column permutation[i] is column i divided by unit
+    /// i's scale. Rotations are not undone.
+    public func originalOrder(down stored: [Float], dim: Int) -> [Float] {
+        let F = units, inverse = logScale.map { exp(-$0) }
+        var out = [Float](repeating: 0, count: dim * F)
+        for r in 0..<dim {
+            for i in 0..<F { out[r * F + permutation[i]] = stored[r * F + i] * inverse[i] }
+        }
+        return out
+    }
+
+    /// A gradient with respect to the down matrix stored under the transform, as the gradient with
+    /// respect to the original-order matrix (`originalOrder(down:)`'s argument): column permutation[i]
+    /// is column i times unit i's scale, so that <this, X> = <gradient, apply(down: X)> for every X.
+    public func originalOrder(downGradient stored: [Float], dim: Int) -> [Float] {
+        let F = units, scales = logScale.map { exp($0) }
+        var out = [Float](repeating: 0, count: dim * F)
+        for r in 0..<dim {
+            for i in 0..<F { out[r * F + permutation[i]] = stored[r * F + i] * scales[i] }
+        }
+        return out
+    }
+
     /// The Hessian of down's inputs [units x units] under the transform: exact for permutation and
     /// scaling (unit i's activation is the original's divided by exp(logScale[i])); rotations are
     /// applied as if they were exact too.

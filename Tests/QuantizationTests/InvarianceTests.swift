@@ -45,6 +45,52 @@ final class InvarianceTests: XCTestCase {
         for (a, b) in zip(transformed, hessian(activations(t.gate, t.up))) { XCTAssertEqual(a, b, accuracy: 1e-3 * max(1, abs(b))) }
     }
 
+    /// `originalOrder(down:)` undoes `apply(down:)`, and the gradient it maps is the gradient with
+    /// respect to the original-order matrix: <mapped gradient, X> = <gradient, apply(down: X)>.
+    func testOriginalOrderInvertsTheTransformAndMapsGradientsDually() {
+        let dim = 5, units = 12
+        var random = GaussianStream(seed: 21)
+        var transform = FFNTransform(units: units)
+        for i in stride(from: units - 1, to: 0, by: -1) { transform.permutation.swapAt(i, Int(random.nextBits() % UInt64(i + 1))) }
+        transform.logScale = (0..<units).map { _ in 0.7 * random.next() }
+        let down = (0..<(dim * units)).map { _ in random.next() }
+        for (a, b) in zip(transform.originalOrder(down: transform.apply(down: down, dim: dim), dim: dim), down) {
+            XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b)))
+        }
+        let gradient = (0..<(dim * units)).map { _ in random.next() }, x = (0..<(dim * units)).map { _ in random.next() }
+        let mapped = transform.originalOrder(downGradient: gradient, dim: dim)
+        let left = zip(mapped, x).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+        let right = zip(gradient, transform.apply(down: x, dim: dim)).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+        XCTAssertEqual(left, right, accuracy: 1e-4 * max(1, abs(right)))
+        XCTAssertNotEqual(mapped, gradient)
+    }
+
+    /// The down projections' gradients of the calibration cross-entropy agree with central finite
+    /// differences of the model's loss.
+    func testDownProjectionGradientsMatchFiniteDifferences() throws {
+        let config = LlamaConfig(layers: 2, dim: 16, ffn: 32, heads: 2, kvHeads: 2, vocab: 32, ropeBase: 10000, normEpsilon: 1e-5,
+                                 contextLength: 16, ropeStyle: .rotateHalf)
+        let model = try TrainableModel(config: config, tensors: TrainableModel.initialTensors(config, tied: true, seed: 8))
+        var generator = GaussianStream(seed: 9)
+        let tokens = (0..<200).map { _ in Int32(generator.nextBits() % 32) }
+        let calibration = try CalibrationSet(tokens: tokens, windows: 5, length: 12, file: "test")
+        let gradients = calibration.downProjectionGradients(of: model, layers: [0, 1], batchSize: 2)
+        let loss = { calibration.crossEntropy(of: model, batchSize: 2) }
+        for layer in [0, 1] {
+            let tensor = TrainableModel.tensorIndex(layer: layer, .down)
+            let direction = (0..<(config.dim * config.ffn)).map { _ in generator.next() }
+            let step: Float = 1e-2
+            func shifted(_ sign: Float) -> Double {
+                model.weights.modify(tensor) { w in for i in 0..<w.count { w[i] += sign * step * direction[i] } }
+                defer { model.weights.modify(tensor) { w in for i in 0..<w.count { w[i] -= sign * step * direction[i] } } }
+                return loss()
+            }
+            let numeric = (shifted(1) - shifted(-1)) / (2 * Double(step))
+            let analytic = zip(gradients[layer]!, direction).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+            XCTAssertEqual(analytic, numeric, accuracy: 0.02 * max(abs(numeric), 1e-3), "layer \(layer)")
+        }
+    }
+
     /// On a tiny random model: the search only keeps moves that lower the objective, and is
     /// deterministic for a seed.
     func testSearchLowersTheObjectiveDeterministically() throws {
