@@ -64,26 +64,31 @@ public struct FFNTransform: Sendable, Equatable {
         return newDown
     }
 
-    /// A down matrix [dim x units] stored under the transform, as it acts on the original units (the
-    /// inverse of `apply(down:)` without rotations): column permutation[i] is column i divided by unit
-    /// i's scale. Rotations are not undone.
+    /// A down matrix [dim x units] stored under the transform, as it acts on the original units: the
+    /// inverse of `apply(down:)` (pairs rotated back, then column permutation[i] is column i divided by
+    /// unit i's scale).
     public func originalOrder(down stored: [Float], dim: Int) -> [Float] {
-        let F = units, inverse = logScale.map { exp(-$0) }
-        var out = [Float](repeating: 0, count: dim * F)
-        for r in 0..<dim {
-            for i in 0..<F { out[r * F + permutation[i]] = stored[r * F + i] * inverse[i] }
-        }
-        return out
+        originalOrder(stored, dim: dim, columnFactors: logScale.map { exp(-$0) })
     }
 
     /// A gradient with respect to the down matrix stored under the transform, as the gradient with
-    /// respect to the original-order matrix (`originalOrder(down:)`'s argument): column permutation[i]
-    /// is column i times unit i's scale, so that <this, X> = <gradient, apply(down: X)> for every X.
+    /// respect to the original-order matrix (`originalOrder(down:)`'s result): pairs rotated back (a
+    /// rotation's inverse is its transpose), then column permutation[i] is column i times unit i's
+    /// scale, so that <this, X> = <gradient, apply(down: X)> for every X.
     public func originalOrder(downGradient stored: [Float], dim: Int) -> [Float] {
-        let F = units, scales = logScale.map { exp($0) }
+        originalOrder(stored, dim: dim, columnFactors: logScale.map { exp($0) })
+    }
+
+    private func originalOrder(_ stored: [Float], dim: Int, columnFactors: [Float]) -> [Float] {
+        let F = units
+        var unrotated = stored
+        for (k, theta) in angle.enumerated() where theta != 0 {
+            let (a, b) = (2 * k, 2 * k + 1)
+            Self.rotate(&unrotated, -theta, count: dim) { ($0 * F + a, $0 * F + b) }
+        }
         var out = [Float](repeating: 0, count: dim * F)
         for r in 0..<dim {
-            for i in 0..<F { out[r * F + permutation[i]] = stored[r * F + i] * scales[i] }
+            for i in 0..<F { out[r * F + permutation[i]] = unrotated[r * F + i] * columnFactors[i] }
         }
         return out
     }

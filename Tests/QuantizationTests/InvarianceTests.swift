@@ -45,14 +45,15 @@ final class InvarianceTests: XCTestCase {
         for (a, b) in zip(transformed, hessian(activations(t.gate, t.up))) { XCTAssertEqual(a, b, accuracy: 1e-3 * max(1, abs(b))) }
     }
 
-    /// `originalOrder(down:)` undoes `apply(down:)`, and the gradient it maps is the gradient with
-    /// respect to the original-order matrix: <mapped gradient, X> = <gradient, apply(down: X)>.
+    /// `originalOrder(down:)` undoes `apply(down:)` (rotations included), and the gradient it maps is
+    /// the gradient with respect to the original-order matrix: <mapped gradient, X> = <gradient, apply(down: X)>.
     func testOriginalOrderInvertsTheTransformAndMapsGradientsDually() {
         let dim = 5, units = 12
         var random = GaussianStream(seed: 21)
         var transform = FFNTransform(units: units)
         for i in stride(from: units - 1, to: 0, by: -1) { transform.permutation.swapAt(i, Int(random.nextBits() % UInt64(i + 1))) }
         transform.logScale = (0..<units).map { _ in 0.7 * random.next() }
+        transform.angle = (0..<(units / 2)).map { _ in 0.3 * random.next() }
         let down = (0..<(dim * units)).map { _ in random.next() }
         for (a, b) in zip(transform.originalOrder(down: transform.apply(down: down, dim: dim), dim: dim), down) {
             XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b)))
