@@ -39,19 +39,30 @@ public enum FloatChunkCodec {
         var reader = ByteReader(encoded)
         switch try reader.byte() {
         case let mode where mode == 0 || mode == 2:
-            // A raw plane is read where it lies in the payload; the others are decoded into buffers,
-            // warming the raw ones into the cache for the merge meanwhile.
+            // One pass finds where the planes lie. Raw planes are read where they lie in the payload;
+            // the others are then decoded into buffers, warming the raw ones into the cache for the merge.
+            var located: [(raw: UnsafeRawBufferPointer?, start: ByteReader)] = []
+            for _ in 0..<BytePlanes.count(layout) {
+                let start = reader
+                if n > 0, let raw = try PlaneCodec.rawPlane(&reader, count: n) {
+                    located.append((raw, start))
+                } else {
+                    try PlaneCodec.skip(&reader)
+                    located.append((nil, start))
+                }
+            }
+            let rawPlanes = located.compactMap(\.raw)
             var owned: [UnsafeMutableBufferPointer<UInt8>] = []
             defer { owned.forEach { $0.deallocate() } }
-            let rawPlanes = try locateRawPlanes(reader, n, layout)
             var planes: [UnsafePointer<UInt8>] = []
-            for _ in 0..<BytePlanes.count(layout) {
-                if n > 0, let raw = try PlaneCodec.rawPlane(&reader, count: n) {
+            for plane in located {
+                if let raw = plane.raw {
                     planes.append(raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
                 } else {
                     let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, n))
                     owned.append(buffer)
-                    try PlaneCodec.decode(&reader, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<n]), warming: rawPlanes)
+                    var planeReader = plane.start
+                    try PlaneCodec.decode(&planeReader, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<n]), warming: rawPlanes)
                     planes.append(UnsafePointer(buffer.baseAddress!))
                 }
             }
@@ -62,16 +73,6 @@ public enum FloatChunkCodec {
             throw CodecError("unknown float chunk mode \(mode)")
         }
         guard reader.remaining == 0 else { throw CodecError("\(reader.remaining) unexpected bytes after the planes") }
-    }
-
-    /// The raw planes among the planes at `reader` (a copy: the caller's position does not move).
-    private static func locateRawPlanes(_ reader: ByteReader, _ n: Int, _ layout: FloatLayout) throws -> [UnsafeRawBufferPointer] {
-        guard n > 0 else { return [] }
-        var scan = reader, raw: [UnsafeRawBufferPointer] = []
-        for _ in 0..<BytePlanes.count(layout) {
-            if let plane = try PlaneCodec.rawPlane(&scan, count: n) { raw.append(plane) } else { try PlaneCodec.skip(&scan) }
-        }
-        return raw
     }
 
     // MARK: lossy

@@ -199,7 +199,7 @@ public enum Huffman {
     private static func encodeStreams(_ input: UnsafeBufferPointer<UInt8>, _ codes: UnsafeBufferPointer<UInt32>,
                                       _ out: UnsafeMutableRawPointer, region: Int) -> [Int] {
         let n = input.count, quarter = n / streams
-        let source = UnsafeRawPointer(input.baseAddress!)
+        let source = input.baseAddress!
         var w0 = StreamWriter(out), w1 = StreamWriter(out + region), w2 = StreamWriter(out + 2 * region), w3 = StreamWriter(out + 3 * region)
         let s1 = source + quarter, s2 = source + 2 * quarter, s3 = source + 3 * quarter
         var i = 0
@@ -214,15 +214,14 @@ public enum Huffman {
                 i += 4
             }
         }
-        let bytes = input.baseAddress!, b1 = bytes + quarter, b2 = bytes + 2 * quarter, b3 = bytes + 3 * quarter
         while i < quarter {
-            w0.put(codes[Int(bytes[i])]); w1.put(codes[Int(b1[i])]); w2.put(codes[Int(b2[i])]); w3.put(codes[Int(b3[i])])
+            w0.put(codes[Int(source[i])]); w1.put(codes[Int(s1[i])]); w2.put(codes[Int(s2[i])]); w3.put(codes[Int(s3[i])])
             w0.flush(); w1.flush(); w2.flush(); w3.flush()
             i += 1
         }
         // The last quarter's extra symbols (n not a multiple of four).
         for j in (4 * quarter)..<n {
-            w3.put(codes[Int(bytes[j])])
+            w3.put(codes[Int(source[j])])
             w3.flush()
         }
         return [w0.finish(), w1.finish(), w2.finish(), w3.finish()]
@@ -253,8 +252,8 @@ public enum Huffman {
         func deallocate() { table.deallocate() }
 
         /// The joined codes of the symbols at `offset` and `offset + 1` of `source`.
-        @inline(__always) subscript(source: UnsafeRawPointer, offset: Int) -> UInt32 {
-            table[Int(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))]
+        @inline(__always) subscript(source: UnsafePointer<UInt8>, offset: Int) -> UInt32 {
+            table[Int(UInt16(littleEndian: UnsafeRawPointer(source).loadUnaligned(fromByteOffset: offset, as: UInt16.self)))]
         }
     }
 

@@ -83,6 +83,9 @@ public final class InvarianceSearch {
         self.settings = settings
         self.batchSize = batchSize
         transforms = (0..<quantizer.config.layers).map { _ in FFNTransform(units: quantizer.config.ffn) }
+        gradient = Array(repeating: [], count: quantizer.config.layers)
+        expansionPoint = gradient
+        predicted = Array(repeating: 0, count: quantizer.config.layers)
         random = GaussianStream(seed: GaussianStream.mix(settings.seed ^ 0x1A7A_12E7))
         for layer in 0..<quantizer.config.layers {
             let down = fullPrecision(layer, .down)
@@ -198,8 +201,6 @@ public final class InvarianceSearch {
         // Only FFNs whose three matrices are quantized can be searched.
         let layers = (0..<quantizer.config.layers).filter { l in [LlamaTensorNames.LayerWeight.gate, .up, .down].allSatisfy { quantizer.quantized[index(l, $0)] != nil } }
         guard !layers.isEmpty else { return report }
-        let count = quantizer.config.layers
-        (gradient, expansionPoint, predicted) = ([[Float]](repeating: [], count: count), [[Float]](repeating: [], count: count), [Double](repeating: 0, count: count))
         expand(layers)
         let ce0 = calibration.crossEntropy(of: model, batchSize: batchSize), mse0 = blockError.reduce(0, +)
         (report.crossEntropy0, report.crossEntropy, report.blockError0, report.blockError) = (ce0, ce0, mse0, mse0)

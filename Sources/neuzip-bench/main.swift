@@ -40,7 +40,7 @@ do {
         })
     }
     let file = try AtomicFile(path: packed, overwrite: true)
-    stored = try NZEncoder.compress(Checkpoint.open(input), to: file, options: options).compressedSize
+    stored = try NZEncoder.compress(checkpoint, to: file, options: options).compressedSize
     try file.commit()
     let source = try InputSource.open(packed)
     for _ in 0..<7 {
