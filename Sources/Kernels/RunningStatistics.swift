@@ -161,40 +161,32 @@ public struct BitFieldHistogram: Sendable {
         }
     }
 
-    /// Counts every byte of `bytes` (the hot case: NeuZip's byte planes). Eight bytes are read at once
-    /// and counted in eight tables of UInt32, so that runs of one value spread over eight counters:
-    /// measured 1.4x faster than four tables of bytes read one by one.
+    /// Counts every byte of `bytes` (the hot case: NeuZip's byte planes) with a `ByteCounter`.
     private mutating func addBytes(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress else { return }
-        let tables = UnsafeMutablePointer<UInt32>.allocate(capacity: 8 * 256)
-        defer { tables.deallocate() }
-        // Blocks of 2^32 bytes at most, so that no UInt32 counter overflows.
+        let counter = ByteCounter()
+        // Blocks of 2^32 bytes at most, so that no counter wraps.
         var start = 0
         while start < bytes.count {
             let end = start + min(bytes.count - start, 1 << 32)
-            tables.initialize(repeating: 0, count: 8 * 256)
             var i = start
             while i + 8 <= end {
-                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                tables[Int(word & 0xFF)] &+= 1
-                tables[256 | Int(word &>> 8 & 0xFF)] &+= 1
-                tables[512 | Int(word &>> 16 & 0xFF)] &+= 1
-                tables[768 | Int(word &>> 24 & 0xFF)] &+= 1
-                tables[1024 | Int(word &>> 32 & 0xFF)] &+= 1
-                tables[1280 | Int(word &>> 40 & 0xFF)] &+= 1
-                tables[1536 | Int(word &>> 48 & 0xFF)] &+= 1
-                tables[1792 | Int(word &>> 56)] &+= 1
+                counter.add(word: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
                 i &+= 8
             }
             while i < end {
-                counts[Int(bytes[i])] += 1
+                counter.add(byte: bytes[i])
                 i += 1
             }
-            for value in 0..<256 {
-                for table in 0..<8 { counts[value] += Int(tables[table &* 256 &+ value]) }
-            }
+            counter.drain(into: &counts)
             start = end
         }
+    }
+
+    /// The byte counts of `counter` (which is left at zero).
+    public init(counting counter: borrowing ByteCounter) {
+        self.init(bits: 8)
+        counter.drain(into: &counts)
     }
 
     /// Adds `count` occurrences of field value `field`.

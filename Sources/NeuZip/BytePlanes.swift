@@ -1,3 +1,5 @@
+import Kernels
+
 /// Cutting floats into the byte planes of `FloatChunkCodec` and joining them again: the hot loops of
 /// the codec, sixteen values at a time (the scalar loops do not vectorise by themselves).
 ///
@@ -14,46 +16,63 @@ enum BytePlanes {
         }
     }
 
-    /// Writes plane k of `n` values to `planes + k * n`.
-    static func split(_ input: UnsafeRawBufferPointer, _ n: Int, _ layout: FloatLayout, _ planes: UnsafeMutablePointer<UInt8>) {
-        guard n > 0 else { return }
+    /// Writes plane k of `n` values to `planes + k * n` and returns plane 0's byte counts, taken as its
+    /// bytes are made (plane 0 is always entropy-coded, so it is always counted; counting it here rather
+    /// than in a second pass overlaps the counting with the loads of the input, which come from memory).
+    static func split(_ input: UnsafeRawBufferPointer, _ n: Int, _ layout: FloatLayout, _ planes: UnsafeMutablePointer<UInt8>) -> BitFieldHistogram {
+        let counter = ByteCounter()
+        guard n > 0 else { return BitFieldHistogram(counting: counter) }
+        precondition(n < 1 << 32, "a chunk of at most 2^32 - 1 values")
         let source = input.baseAddress!
         let out = UnsafeMutableRawPointer(planes)
+        @inline(__always) func count(_ bytes: SIMD16<UInt8>) {
+            let words = unsafeBitCast(bytes, to: SIMD2<UInt64>.self)
+            counter.add(word: UInt64(littleEndian: words[0]))
+            counter.add(word: UInt64(littleEndian: words[1]))
+        }
         var i = 0
         switch layout {
         case .bfloat16:
             while i + 16 <= n {
                 let v = source.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self)
-                out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 7), toByteOffset: i, as: SIMD16<UInt8>.self)
+                let exponents = SIMD16<UInt8>(truncatingIfNeeded: v &>> 7)
+                out.storeBytes(of: exponents, toByteOffset: i, as: SIMD16<UInt8>.self)
                 out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: (v &<< 1) & 0xFE | v &>> 15), toByteOffset: n + i, as: SIMD16<UInt8>.self)
+                count(exponents)
                 i += 16
             }
             while i < n {
                 let v = source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)
                 planes[i] = UInt8(truncatingIfNeeded: v >> 7)
                 planes[n + i] = UInt8(truncatingIfNeeded: (v << 1) & 0xFE | v >> 15)
+                counter.add(byte: planes[i])
                 i += 1
             }
         case .float16:
             while i + 16 <= n {
                 let v = source.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self)
-                out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 8), toByteOffset: i, as: SIMD16<UInt8>.self)
+                let high = SIMD16<UInt8>(truncatingIfNeeded: v &>> 8)
+                out.storeBytes(of: high, toByteOffset: i, as: SIMD16<UInt8>.self)
                 out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v), toByteOffset: n + i, as: SIMD16<UInt8>.self)
+                count(high)
                 i += 16
             }
             while i < n {
                 let v = source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)
                 planes[i] = UInt8(truncatingIfNeeded: v >> 8)
                 planes[n + i] = UInt8(truncatingIfNeeded: v)
+                counter.add(byte: planes[i])
                 i += 1
             }
         default:
             while i + 16 <= n {
                 let v = source.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<UInt32>.self)
-                out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 23), toByteOffset: i, as: SIMD16<UInt8>.self)
+                let exponents = SIMD16<UInt8>(truncatingIfNeeded: v &>> 23)
+                out.storeBytes(of: exponents, toByteOffset: i, as: SIMD16<UInt8>.self)
                 out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v), toByteOffset: n + i, as: SIMD16<UInt8>.self)
                 out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 8), toByteOffset: 2 * n + i, as: SIMD16<UInt8>.self)
                 out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: (v &>> 15) & 0xFE | v &>> 31), toByteOffset: 3 * n + i, as: SIMD16<UInt8>.self)
+                count(exponents)
                 i += 16
             }
             while i < n {
@@ -62,9 +81,11 @@ enum BytePlanes {
                 planes[n + i] = UInt8(truncatingIfNeeded: v)
                 planes[2 * n + i] = UInt8(truncatingIfNeeded: v >> 8)
                 planes[3 * n + i] = UInt8(truncatingIfNeeded: (v >> 15) & 0xFE | v >> 31)
+                counter.add(byte: planes[i])
                 i += 1
             }
         }
+        return BitFieldHistogram(counting: counter)
     }
 
     /// Joins the planes back into `n` values; `signInLowBit` false reads first-version chunks (the sign

@@ -22,13 +22,15 @@ public enum FloatChunkCodec {
         if let keptBits, keptBits < layout.mantissaBits {
             return encodeLossy(input, n, layout, keptBits)
         }
-        var out: [UInt8] = [2]
         let count = BytePlanes.count(layout)
+        var out: [UInt8] = [2]
+        // A plane is coded only when that is smaller than raw: the payload never needs to grow.
+        out.reserveCapacity(1 + count * (5 + n))
         let planes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, count * n))
         defer { planes.deallocate() }
-        BytePlanes.split(input, n, layout, planes)
+        let firstPlaneCounts = BytePlanes.split(input, n, layout, planes)
         for k in 0..<count {
-            PlaneCodec.encode(UnsafeBufferPointer(start: planes + k * n, count: n), into: &out)
+            PlaneCodec.encode(UnsafeBufferPointer(start: planes + k * n, count: n), counted: k == 0 ? firstPlaneCounts : nil, into: &out)
         }
         return out
     }

@@ -1,3 +1,5 @@
+import Kernels
+
 /// How one byte plane is stored: raw, constant, rANS, Huffman, or (for mantissa planes with repeats,
 /// such as the rows of an embedding that training never touched) lz4 or zstd.
 public enum PlaneEncoding: UInt8, Sendable {
@@ -25,13 +27,15 @@ enum PlaneCodec {
     static let repeatSearchEntropy = 6.0
     static let repeatSearchSaving = 0.003
 
-    static func encode(_ plane: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+    /// Appends `plane` to `out`, coded as small as the choices above allow; `counted` is its histogram
+    /// when the caller took it already.
+    static func encode(_ plane: UnsafeBufferPointer<UInt8>, counted: BitFieldHistogram? = nil, into out: inout [UInt8]) {
         let zeroRuns = PlaneProbe.hasZeroRuns(plane)
-        if !zeroRuns && PlaneProbe.looksIncompressible(plane, minimumSaving: minimumSaving) {
+        if counted == nil && !zeroRuns && PlaneProbe.looksIncompressible(plane, minimumSaving: minimumSaving) {
             append(.raw, plane, to: &out)
             return
         }
-        let histogram = PlaneProbe.histogram(plane)
+        let histogram = counted ?? PlaneProbe.histogram(plane)
         let counts = histogram.counts
         let present = counts.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
         if present == 1, let first = plane.first {
@@ -56,11 +60,17 @@ enum PlaneCodec {
         }
         let bitsPerByte = entropyBytes * 8 / Double(plane.count)
         if bitsPerByte > repeatSearchEntropy && (zeroRuns || bitsPerByte < 8 * (1 - repeatSearchSaving)) {
-            for (encoding, codec) in [(PlaneEncoding.lz4, ByteCodec.lz4), (.zstd, .zstd(level: 1))] {
-                if let coded = codec.compress(UnsafeRawBufferPointer(plane)), Double(coded.count) < limit,
-                   coded.count < best?.payload.count ?? plane.count {
+            // lz4 first: it is fast where it finds nothing, and where it finds no repeats zstd, whose
+            // extra over lz4 is an order-0 stage already tried above, finds none worth having either.
+            func consider(_ encoding: PlaneEncoding, _ coded: [UInt8]?) {
+                if let coded, Double(coded.count) < limit, coded.count < best?.payload.count ?? plane.count {
                     best = (encoding, coded)
                 }
+            }
+            let lz4 = ByteCodec.lz4.compress(UnsafeRawBufferPointer(plane))
+            consider(.lz4, lz4)
+            if zeroRuns || Double(lz4?.count ?? plane.count) < limit {
+                consider(.zstd, ByteCodec.zstd(level: 1).compress(UnsafeRawBufferPointer(plane)))
             }
         }
         if let best {

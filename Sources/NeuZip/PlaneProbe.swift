@@ -16,12 +16,14 @@ enum PlaneProbe {
         return histogram
     }
 
-    /// True when a sample of every 16th byte of a large plane says that order-0 coding could not save
+    /// True when a sample of a plane of at least twice `minimumSample` bytes (every 16th byte, or a
+    /// denser stride that still gives `minimumSample` bytes) says that order-0 coding could not save
     /// `minimumSaving` (with a margin for the sample's error): sign-and-mantissa planes are then stored
-    /// raw without counting all of their bytes. Small planes are always counted in full (false).
+    /// raw without counting all of their bytes. Smaller planes are always counted in full (false).
     static func looksIncompressible(_ bytes: UnsafeBufferPointer<UInt8>, minimumSaving: Double) -> Bool {
-        let stride = 16, minimumSample = 1 << 14
-        guard bytes.count / stride >= minimumSample else { return false }
+        let minimumSample = 1 << 14
+        let stride = min(16, bytes.count / minimumSample)
+        guard stride >= 2 else { return false }
         var sample = BitFieldHistogram(bits: 8)
         sample.add(UnsafeRawBufferPointer(bytes), elementBytes: 1, shift: 0, every: stride)
         let sampled = Double(sample.total)

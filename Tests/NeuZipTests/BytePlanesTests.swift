@@ -1,0 +1,40 @@
+import Kernels
+import TestSupport
+import XCTest
+@testable import NeuZip
+
+final class BytePlanesTests: XCTestCase {
+    /// `split` cuts every layout into the planes its documentation draws (checked against a scalar
+    /// reference, vector part and tail alike), returns exactly plane 0's byte counts, and `merge` undoes it.
+    func testSplitMatchesAScalarReferenceCountsPlaneZeroAndMergesBack() {
+        var generator = TestSupport.SeededGenerator(seed: 21)
+        for layout in [FloatLayout.bfloat16, .float16, .float32] {
+            for n in [0, 1, 15, 16, 17, 4099] {
+                let input: [UInt8] = (0..<(n * layout.byteWidth)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                let values: [UInt32] = (0..<n).map { i in
+                    (0..<layout.byteWidth).reduce(0) { $0 | UInt32(input[i * layout.byteWidth + $1]) << UInt32(8 * $1) }
+                }
+                let expected: [[UInt8]] = switch layout {
+                case .bfloat16: [values.map { UInt8(truncatingIfNeeded: $0 >> 7) }, values.map { UInt8(truncatingIfNeeded: $0 << 1 | $0 >> 15) }]
+                case .float16: [values.map { UInt8(truncatingIfNeeded: $0 >> 8) }, values.map { UInt8(truncatingIfNeeded: $0) }]
+                default: [values.map { UInt8(truncatingIfNeeded: $0 >> 23) }, values.map { UInt8(truncatingIfNeeded: $0) },
+                          values.map { UInt8(truncatingIfNeeded: $0 >> 8) }, values.map { UInt8(truncatingIfNeeded: $0 >> 15 & 0xFE | $0 >> 31) }]
+                }
+                let count = BytePlanes.count(layout)
+                let planes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, count * n))
+                defer { planes.deallocate() }
+                let histogram = input.withUnsafeBytes { BytePlanes.split($0, n, layout, planes) }
+                for k in 0..<count {
+                    XCTAssertEqual(Array(UnsafeBufferPointer(start: planes + k * n, count: n)), expected[k], "\(layout) n=\(n) plane \(k)")
+                }
+                var counts = [Int](repeating: 0, count: 256)
+                for byte in expected[0] { counts[Int(byte)] += 1 }
+                XCTAssertEqual(histogram.counts, counts, "\(layout) n=\(n) plane 0 counts")
+                guard n > 0 else { continue }
+                var output = [UInt8](repeating: 0, count: input.count)
+                output.withUnsafeMutableBytes { BytePlanes.merge((0..<count).map { UnsafePointer(planes + $0 * n) }, n, layout, $0) }
+                XCTAssertEqual(output, input, "\(layout) n=\(n) merge")
+            }
+        }
+    }
+}
