@@ -81,29 +81,41 @@ public enum FloatChunkCodec {
 
     private static func encodeLossy(_ input: UnsafeRawBufferPointer, _ n: Int, _ layout: FloatLayout, _ keptBits: Int) -> [UInt8] {
         var out: [UInt8] = [1, UInt8(keptBits)]
-        let fieldBits = 1 + keptBits
-        var exponents = [UInt8](repeating: 0, count: n)
-        var packer = BitPacker(capacity: (n * fieldBits + 7) / 8)
-        var exceptions: [(UInt32, UInt32)] = []
-        let dropped = UInt32(layout.mantissaBits - keptBits)
-        let rounding = MantissaRounding(layout, keptBits: keptBits)
-        let mantissaBits = UInt32(layout.mantissaBits), exponentMask = layout.exponentMask
-        let signShift = layout.signShift, mantissaMask = layout.mantissaMask, kept = UInt32(keptBits)
-        for i in 0..<n {
-            let bits = loadBits(input, i, layout.byteWidth)
-            if (bits &>> mantissaBits) & exponentMask == exponentMask { exceptions.append((UInt32(i), bits)) }
-            let rounded = rounding.apply(bits)
-            exponents[i] = UInt8(truncatingIfNeeded: (rounded &>> mantissaBits) & exponentMask)
-            packer.append((rounded &>> signShift) &<< kept | (rounded & mantissaMask) &>> dropped, bits: fieldBits)
+        let fields = LossyFields(layout, keptBits: keptBits)
+        let exponents = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: n)
+        defer { exponents.deallocate() }
+        var packer = BitPacker(capacity: (n * fields.bits + 7) / 8)
+        var exceptions: [(index: UInt32, bits: UInt32)] = []
+        if let base = input.baseAddress, n > 0 {
+            if layout.byteWidth == 4 {
+                pack(base.assumingMemoryBound(to: UInt32.self), n, fields, exponents.baseAddress!, &packer, &exceptions)
+            } else {
+                pack(base.assumingMemoryBound(to: UInt16.self), n, fields, exponents.baseAddress!, &packer, &exceptions)
+            }
         }
         withUnsafeBytes(of: UInt32(exceptions.count).littleEndian) { out += $0 }
         for (index, bits) in exceptions {
             withUnsafeBytes(of: index.littleEndian) { out += $0 }
             withUnsafeBytes(of: bits.littleEndian) { out += $0 }
         }
-        exponents.withUnsafeBufferPointer { PlaneCodec.encode($0, into: &out) }
+        PlaneCodec.encode(UnsafeBufferPointer(exponents), into: &out)
         packer.finish().withUnsafeBufferPointer { PlaneCodec.encode($0, into: &out) }
         return out
+    }
+
+    /// The lossy encoder's loop, for one width of value: rounds, writes the exponent plane and the packed
+    /// fields, and lists the infinities and NaN.
+    private static func pack<Word: FixedWidthInteger & UnsignedInteger>(
+        _ values: UnsafePointer<Word>, _ n: Int, _ fields: LossyFields, _ exponents: UnsafeMutablePointer<UInt8>,
+        _ packer: inout BitPacker, _ exceptions: inout [(index: UInt32, bits: UInt32)]
+    ) {
+        for i in 0..<n {
+            let bits = UInt32(Word(littleEndian: values[i]))
+            if fields.isSpecial(bits) { exceptions.append((UInt32(i), bits)) }
+            let rounded = fields.rounding.apply(bits)
+            exponents[i] = fields.exponent(of: rounded)
+            packer.append(fields.field(of: rounded), bits: fields.bits)
+        }
     }
 
     private static func decodeLossy(_ reader: inout ByteReader, _ n: Int, _ layout: FloatLayout, _ output: UnsafeMutableRawBufferPointer) throws {
@@ -112,22 +124,19 @@ public enum FloatChunkCodec {
         let exceptionCount = Int(try reader.u32())
         guard exceptionCount <= n else { throw CodecError("more exceptions than values") }
         let exceptions = try reader.bytes(8 * exceptionCount)
-        var exponents = [UInt8](repeating: 0, count: n)
-        try exponents.withUnsafeMutableBufferPointer { e in try PlaneCodec.decode(&reader, into: e) }
-        let fieldBits = 1 + keptBits
-        var packed = [UInt8](repeating: 0, count: (n * fieldBits + 7) / 8)
-        try packed.withUnsafeMutableBufferPointer { p in try PlaneCodec.decode(&reader, into: p) }
-        let dropped = UInt32(layout.mantissaBits - keptBits)
-        let kept = UInt32(keptBits), keptMask = (UInt32(1) << UInt32(keptBits)) - 1
-        let signShift = layout.signShift, mantissaBits = UInt32(layout.mantissaBits), width = layout.byteWidth
-        packed.withUnsafeBufferPointer { bytes in
-            exponents.withUnsafeBufferPointer { exponents in
-                var unpacker = BitUnpacker(bytes)
-                for i in 0..<n {
-                    let field = unpacker.next(bits: fieldBits)
-                    let bits = (field &>> kept) &<< signShift | UInt32(exponents[i]) &<< mantissaBits | (field & keptMask) &<< dropped
-                    storeBits(output, i, width, bits)
-                }
+        let fields = LossyFields(layout, keptBits: keptBits)
+        let exponents = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: n)
+        defer { exponents.deallocate() }
+        try PlaneCodec.decode(&reader, into: exponents)
+        let packed = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: (n * fields.bits + 7) / 8)
+        defer { packed.deallocate() }
+        try PlaneCodec.decode(&reader, into: packed)
+        if let base = output.baseAddress, n > 0 {
+            var unpacker = BitUnpacker(UnsafeBufferPointer(packed))
+            if layout.byteWidth == 4 {
+                unpack(base.assumingMemoryBound(to: UInt32.self), n, fields, exponents.baseAddress!, &unpacker)
+            } else {
+                unpack(base.assumingMemoryBound(to: UInt16.self), n, fields, exponents.baseAddress!, &unpacker)
             }
         }
         for k in 0..<exceptionCount {
@@ -137,8 +146,13 @@ public enum FloatChunkCodec {
         }
     }
 
-    @inline(__always) static func loadBits(_ input: UnsafeRawBufferPointer, _ i: Int, _ width: Int) -> UInt32 {
-        width == 4 ? input.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self) : UInt32(input.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+    /// The lossy decoder's loop, for one width of value.
+    private static func unpack<Word: FixedWidthInteger & UnsignedInteger>(
+        _ values: UnsafeMutablePointer<Word>, _ n: Int, _ fields: LossyFields, _ exponents: UnsafePointer<UInt8>, _ unpacker: inout BitUnpacker
+    ) {
+        for i in 0..<n {
+            values[i] = Word(truncatingIfNeeded: fields.value(field: unpacker.next(bits: fields.bits), exponent: exponents[i])).littleEndian
+        }
     }
 
     @inline(__always) static func storeBits(_ output: UnsafeMutableRawBufferPointer, _ i: Int, _ width: Int, _ bits: UInt32) {
@@ -150,31 +164,83 @@ public enum FloatChunkCodec {
     }
 }
 
-/// Appends fields of up to 32 bits to a little-endian bit stream through a 64-bit accumulator.
-struct BitPacker {
-    private var bytes: [UInt8]
+/// How a lossy chunk stores a rounded value: the exponent in its own plane, and a (1 + kept)-bit field
+/// of the sign above the kept mantissa bits.
+struct LossyFields {
+    let rounding: MantissaRounding
+    /// Bits of a field.
+    let bits: Int
+    private let kept: UInt32, dropped: UInt32, keptMask: UInt32
+    private let mantissaBits: UInt32, exponentMask: UInt32, mantissaMask: UInt32, signShift: UInt32
+
+    init(_ layout: FloatLayout, keptBits: Int) {
+        rounding = MantissaRounding(layout, keptBits: keptBits)
+        bits = 1 + keptBits
+        kept = UInt32(keptBits)
+        dropped = UInt32(layout.mantissaBits - keptBits)
+        keptMask = (1 << UInt32(keptBits)) - 1
+        mantissaBits = UInt32(layout.mantissaBits)
+        exponentMask = layout.exponentMask
+        mantissaMask = layout.mantissaMask
+        signShift = layout.signShift
+    }
+
+    /// Infinity or NaN: kept exactly in the exception list.
+    @inline(__always) func isSpecial(_ value: UInt32) -> Bool { (value &>> mantissaBits) & exponentMask == exponentMask }
+
+    @inline(__always) func exponent(of rounded: UInt32) -> UInt8 {
+        UInt8(truncatingIfNeeded: (rounded &>> mantissaBits) & exponentMask)
+    }
+
+    @inline(__always) func field(of rounded: UInt32) -> UInt32 {
+        (rounded &>> signShift) &<< kept | (rounded & mantissaMask) &>> dropped
+    }
+
+    /// The rounded value's bits back from its field and exponent.
+    @inline(__always) func value(field: UInt32, exponent: UInt8) -> UInt32 {
+        (field &>> kept) &<< signShift | UInt32(exponent) &<< mantissaBits | (field & keptMask) &<< dropped
+    }
+}
+
+/// Appends fields of up to 32 bits to a little-endian bit stream (least significant bit first) in a buffer
+/// of a known size, through a 64-bit accumulator stored four bytes at a time.
+struct BitPacker: ~Copyable {
+    private let buffer: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    private var position = 0
     private var accumulator: UInt64 = 0
     private var pending = 0
 
+    /// Room for `capacity` bytes of fields: the caller appends at most `8 * capacity` bits.
     init(capacity: Int) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        self.capacity = capacity
+        // Four bytes of slack: a store may reach past the last whole byte.
+        buffer = .allocate(capacity: capacity + 4)
     }
+
+    deinit { buffer.deallocate() }
 
     @inline(__always) mutating func append(_ value: UInt32, bits: Int) {
         accumulator |= UInt64(value & UInt32(truncatingIfNeeded: (UInt64(1) &<< UInt64(bits)) &- 1)) &<< UInt64(pending)
-        pending += bits
-        while pending >= 8 {
-            bytes.append(UInt8(truncatingIfNeeded: accumulator))
-            accumulator = accumulator &>> 8
-            pending -= 8
+        pending &+= bits
+        if pending >= 32 {
+            UnsafeMutableRawPointer(buffer + position).storeBytes(of: UInt32(truncatingIfNeeded: accumulator).littleEndian, as: UInt32.self)
+            position &+= 4
+            accumulator &>>= 32
+            pending &-= 32
         }
     }
 
-    mutating func finish() -> [UInt8] {
-        if pending > 0 { bytes.append(UInt8(truncatingIfNeeded: accumulator)) }
-        pending = 0
-        return bytes
+    /// The stream, its last byte padded with zero bits.
+    consuming func finish() -> [UInt8] {
+        while pending > 0 {
+            buffer[position] = UInt8(truncatingIfNeeded: accumulator)
+            position += 1
+            accumulator &>>= 8
+            pending -= 8
+        }
+        precondition(position <= capacity, "more bits appended than the packer was made for")
+        return Array(UnsafeBufferPointer(start: buffer, count: position))
     }
 }
 
@@ -189,15 +255,28 @@ struct BitUnpacker {
     init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     @inline(__always) mutating func next(bits: Int) -> UInt32 {
-        while available < bits {
+        if available < bits { refill() }
+        let value = UInt32(truncatingIfNeeded: accumulator & ((UInt64(1) &<< UInt64(bits)) &- 1))
+        accumulator &>>= UInt64(bits)
+        available &-= bits
+        return value
+    }
+
+    /// Tops the accumulator up to at least 57 bits: eight bytes at once away from the end.
+    private mutating func refill() {
+        if position + 8 <= bytes.count {
+            let word = UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + position).loadUnaligned(as: UInt64.self))
+            accumulator |= word &<< UInt64(available)
+            let taken = (63 - available) >> 3
+            position += taken
+            available += 8 * taken
+            return
+        }
+        while available <= 56 {
             let byte = position < bytes.count ? UInt64(bytes[position]) : 0
             accumulator |= byte &<< UInt64(available)
             position += 1
             available += 8
         }
-        let value = UInt32(truncatingIfNeeded: accumulator & ((UInt64(1) &<< UInt64(bits)) &- 1))
-        accumulator = accumulator &>> UInt64(bits)
-        available -= bits
-        return value
     }
 }

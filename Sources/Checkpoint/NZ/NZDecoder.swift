@@ -146,7 +146,10 @@ public final class NZDecoder {
             }
             if let handOutError { throw handOutError }
             swap(&decoded, &batch)
+            // The payloads read so far are decoded: one pass over a large mapped file keeps a small resident set.
+            mapped?.release(before: currentPosition)
         }
+        let batchLimit = NZFormat.batchChunks(threads: threads, copyingInput: mapped == nil)
         do {
             var batchBytes = 0
             while true {
@@ -159,7 +162,7 @@ public final class NZDecoder {
                 batch.append((header, payload, [], nil))
                 batchBytes += header.rawLength
                 queued += header.rawLength
-                if batch.count >= 8 * max(1, threads) || batchBytes >= 64 << 20 { try flush(); batchBytes = 0 }
+                if batch.count >= batchLimit || batchBytes >= NZFormat.batchBytes { try flush(); batchBytes = 0 }
             }
             try flush()
             try handOut()

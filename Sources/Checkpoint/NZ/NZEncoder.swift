@@ -133,7 +133,7 @@ public enum NZEncoder {
             if copyInput { job.view = UnsafeRawBufferPointer(start: nil, count: 0) }
             batch.append(job)
             batchBytes += bytes.count
-            if batch.count >= 8 * options.threads || batchBytes >= 64 << 20 { try flush() }
+            if batch.count >= NZFormat.batchChunks(threads: options.threads, copyingInput: copyInput) || batchBytes >= NZFormat.batchBytes { try flush() }
         }
         try checkpoint.streamDataSection(chunkBytes: options.chunkBytes) { segment in
             switch segment {
