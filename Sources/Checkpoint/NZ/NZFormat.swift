@@ -29,11 +29,12 @@ public enum NZFormat {
     public static let maxHeaderRatio = 4096
 
     /// Chunks the encoder and decoder code in one parallel batch. Each batch ends in a barrier where the
-    /// threads wait for its slowest chunk, so long batches waste less (measured on BF16, two threads
-    /// against one: 1.47x with 8 chunks a thread, 1.82x with 32); but when the input comes through a
-    /// pipe every chunk of a batch is a copy, and short batches keep the memory of streaming small.
+    /// threads wait for its slowest chunk, so with several threads long batches waste less (measured on
+    /// BF16, two threads against one: 1.47x with 8 chunks a thread, 1.82x with 32). Short batches keep
+    /// a batch's buffers in the cache, which is all that counts for one thread, and keep the memory of
+    /// streaming small when the input comes through a pipe (every chunk of a batch is then a copy).
     static func batchChunks(threads: Int, copyingInput: Bool) -> Int {
-        (copyingInput ? 8 : 32) * max(1, threads)
+        (copyingInput || threads <= 1 ? 8 : 32) * max(1, threads)
     }
     /// A batch also ends once it holds this many original bytes.
     static let batchBytes = 64 << 20
