@@ -95,21 +95,27 @@ else
         bound=$("$BIN/mstat" stats --json "$f" | $PY -c "import json,sys; print('%.2f' % json.load(sys.stdin)['ideal_percent'])")
         size=$(stat -c %s "$f")
         have_zipnn=$($PY -c "import zipnn" 2>/dev/null && echo yes || true)
-        for threads in 1 2; do
-            # Three rounds, the two codecs alternating, each keeping its best: the machine's neighbours come
-            # and go over seconds, and a single run of either could fall into a busy spell.
-            nc=0; nd=0; zc=0; zd=0
-            for round in 1 2 3; do
+        # Three rounds of all four runs (each codec, one and two threads), each keeping its best: the
+        # machine's neighbours come and go over seconds, and any single run could fall into a busy spell.
+        declare -A best=()
+        keep() { best[$1]=$(( ${2:-0} > ${best[$1]:-0} ? ${2:-0} : ${best[$1]:-0} )); }
+        for round in 1 2 3; do
+            for threads in 1 2; do
                 IFS=$'\t' read -r _ npct c d < <("$BIN/neuzip-bench" "$f" "$threads")
-                nc=$(( c > nc ? c : nc )); nd=$(( d > nd ? d : nd ))
+                keep "nzip c $threads" "$c"; keep "nzip d $threads" "$d"
                 if [ -n "$have_zipnn" ]; then
                     IFS=$'\t' read -r _ zpct c d < <($PY bench/zipnn_bench.py "$f" "$zdtype" "$threads" 2>/dev/null)
-                    zc=$(( c > zc ? c : zc )); zd=$(( d > zd ? d : zd ))
+                    keep "zipnn c $threads" "$c"; keep "zipnn d $threads" "$d"
                 fi
             done
-            say "| $t | $bound | nzip | $threads | $npct | $nc | $nd |"
-            if [ -n "$have_zipnn" ]; then say "| $t | $bound | ZipNN 0.5.4 | $threads | $zpct | $zc | $zd |"; fi
         done
+        for threads in 1 2; do
+            say "| $t | $bound | nzip | $threads | $npct | ${best[nzip c $threads]} | ${best[nzip d $threads]} |"
+            if [ -n "$have_zipnn" ]; then
+                say "| $t | $bound | ZipNN 0.5.4 | $threads | $zpct | ${best[zipnn c $threads]} | ${best[zipnn d $threads]} |"
+            fi
+        done
+        unset best
         zstd -q -f -3 -T1 "$f" -o "$OUT/z.zst"
         tc=$(best_of 3 zstd -q -f -3 -T1 "$f" -o "$OUT/z.zst")
         td=$(best_of 3 zstd -q -d -f -T1 "$OUT/z.zst" -o "$OUT/z.out")

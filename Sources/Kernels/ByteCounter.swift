@@ -32,6 +32,20 @@ public struct ByteCounter: ~Copyable {
         tables[Int(byte)] &+= 1
     }
 
+    /// Counts every byte of `bytes` (at most 2^32 - 1 of them between `drain`s).
+    public func add(bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
+        var i = 0
+        while i + 8 <= bytes.count {
+            add(word: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+            i &+= 8
+        }
+        while i < bytes.count {
+            add(byte: bytes[i])
+            i += 1
+        }
+    }
+
     /// Adds the counts so far to `counts` (256 entries, by byte value) and sets the counters to zero.
     public func drain(into counts: inout [Int]) {
         for value in 0..<256 {

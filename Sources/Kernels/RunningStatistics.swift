@@ -120,22 +120,21 @@ public struct BitFieldHistogram: Sendable {
         counts = Array(repeating: 0, count: 1 << bits)
     }
 
-    /// Counts the field at `shift` of every `elementBytes`-byte element of `bytes` (1, 2, 4 or 8 bytes),
-    /// or of every `step`-th element only (a sample). Four interleaved tables keep consecutive equal
-    /// values from serialising on one counter.
-    public mutating func add(_ bytes: UnsafeRawBufferPointer, elementBytes: Int, shift: Int, every step: Int = 1) {
-        if bits == 8 && elementBytes == 1 && shift == 0 && step == 1 { return addBytes(bytes) }
+    /// Counts the field at `shift` of every `elementBytes`-byte element of `bytes` (1, 2, 4 or 8 bytes).
+    /// Four interleaved tables keep consecutive equal values from serialising on one counter.
+    public mutating func add(_ bytes: UnsafeRawBufferPointer, elementBytes: Int, shift: Int) {
+        if bits == 8 && elementBytes == 1 && shift == 0 { return addBytes(bytes) }
         let size = counts.count
-        let n = (bytes.count / elementBytes + step - 1) / step
+        let n = bytes.count / elementBytes
         let bitShift = UInt64(shift)
         var tables = [Int](repeating: 0, count: 4 * size)
         tables.withUnsafeMutableBufferPointer { table in
             switch elementBytes {
-            case 1 where shift == 0: Self.count(n, table, size) { UInt64(bytes[$0 &* step]) }
-            case 1: Self.count(n, table, size) { UInt64(bytes[$0 &* step]) &>> bitShift }
-            case 2: Self.count(n, table, size) { UInt64(bytes.loadUnaligned(fromByteOffset: 2 &* step &* $0, as: UInt16.self)) &>> bitShift }
-            case 4: Self.count(n, table, size) { UInt64(bytes.loadUnaligned(fromByteOffset: 4 &* step &* $0, as: UInt32.self)) &>> bitShift }
-            default: Self.count(n, table, size) { bytes.loadUnaligned(fromByteOffset: 8 &* step &* $0, as: UInt64.self) &>> bitShift }
+            case 1 where shift == 0: Self.count(n, table, size) { UInt64(bytes[$0]) }
+            case 1: Self.count(n, table, size) { UInt64(bytes[$0]) &>> bitShift }
+            case 2: Self.count(n, table, size) { UInt64(bytes.loadUnaligned(fromByteOffset: 2 &* $0, as: UInt16.self)) &>> bitShift }
+            case 4: Self.count(n, table, size) { UInt64(bytes.loadUnaligned(fromByteOffset: 4 &* $0, as: UInt32.self)) &>> bitShift }
+            default: Self.count(n, table, size) { bytes.loadUnaligned(fromByteOffset: 8 &* $0, as: UInt64.self) &>> bitShift }
             }
         }
         for value in 0..<size {
@@ -163,21 +162,12 @@ public struct BitFieldHistogram: Sendable {
 
     /// Counts every byte of `bytes` (the hot case: NeuZip's byte planes) with a `ByteCounter`.
     private mutating func addBytes(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress else { return }
         let counter = ByteCounter()
-        // Blocks of 2^32 bytes at most, so that no counter wraps.
+        // Blocks of 2^32 - 1 bytes at most, so that no counter wraps.
         var start = 0
         while start < bytes.count {
-            let end = start + min(bytes.count - start, 1 << 32)
-            var i = start
-            while i + 8 <= end {
-                counter.add(word: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
-                i &+= 8
-            }
-            while i < end {
-                counter.add(byte: bytes[i])
-                i += 1
-            }
+            let end = start + min(bytes.count - start, 1 << 32 - 1)
+            counter.add(bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
             counter.drain(into: &counts)
             start = end
         }

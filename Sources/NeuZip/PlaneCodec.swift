@@ -30,8 +30,10 @@ enum PlaneCodec {
     /// Appends `plane` to `out`, coded as small as the choices above allow; `counted` is its histogram
     /// when the caller took it already.
     static func encode(_ plane: UnsafeBufferPointer<UInt8>, counted: BitFieldHistogram? = nil, into out: inout [UInt8]) {
-        let zeroRuns = PlaneProbe.hasZeroRuns(plane)
-        if counted == nil && !zeroRuns && PlaneProbe.looksIncompressible(plane, minimumSaving: minimumSaving) {
+        // A plane the caller counted is plane 0 (exponents), which is never raw and rarely mantissa-like:
+        // its zero-run check waits until the repeat search below needs it.
+        let checkedZeroRuns = counted == nil ? PlaneProbe.hasZeroRuns(plane) : nil
+        if checkedZeroRuns == false && PlaneProbe.looksIncompressible(plane, minimumSaving: minimumSaving) {
             append(.raw, plane, to: &out)
             return
         }
@@ -59,18 +61,21 @@ enum PlaneCodec {
             }
         }
         let bitsPerByte = entropyBytes * 8 / Double(plane.count)
-        if bitsPerByte > repeatSearchEntropy && (zeroRuns || bitsPerByte < 8 * (1 - repeatSearchSaving)) {
-            // lz4 first: it is fast where it finds nothing, and where it finds no repeats zstd, whose
-            // extra over lz4 is an order-0 stage already tried above, finds none worth having either.
-            func consider(_ encoding: PlaneEncoding, _ coded: [UInt8]?) {
-                if let coded, Double(coded.count) < limit, coded.count < best?.payload.count ?? plane.count {
-                    best = (encoding, coded)
+        if bitsPerByte > repeatSearchEntropy {
+            let zeroRuns = checkedZeroRuns ?? PlaneProbe.hasZeroRuns(plane)
+            if zeroRuns || bitsPerByte < 8 * (1 - repeatSearchSaving) {
+                // lz4 first: it is fast where it finds nothing, and where it finds no repeats zstd, whose
+                // extra over lz4 is an order-0 stage already tried above, finds none worth having either.
+                func consider(_ encoding: PlaneEncoding, _ coded: [UInt8]?) {
+                    if let coded, Double(coded.count) < limit, coded.count < best?.payload.count ?? plane.count {
+                        best = (encoding, coded)
+                    }
                 }
-            }
-            let lz4 = ByteCodec.lz4.compress(UnsafeRawBufferPointer(plane))
-            consider(.lz4, lz4)
-            if zeroRuns || Double(lz4?.count ?? plane.count) < limit {
-                consider(.zstd, ByteCodec.zstd(level: 1).compress(UnsafeRawBufferPointer(plane)))
+                let lz4 = ByteCodec.lz4.compress(UnsafeRawBufferPointer(plane))
+                consider(.lz4, lz4)
+                if zeroRuns || Double(lz4?.count ?? plane.count) < limit {
+                    consider(.zstd, ByteCodec.zstd(level: 1).compress(UnsafeRawBufferPointer(plane)))
+                }
             }
         }
         if let best {

@@ -16,20 +16,24 @@ enum PlaneProbe {
         return histogram
     }
 
-    /// True when a sample of a plane of at least twice `minimumSample` bytes (every 16th byte, or a
-    /// denser stride that still gives `minimumSample` bytes) says that order-0 coding could not save
-    /// `minimumSaving` (with a margin for the sample's error): sign-and-mantissa planes are then stored
-    /// raw without counting all of their bytes. Smaller planes are always counted in full (false).
+    /// True when a sample of a plane of at least twice `sampleBytes` bytes (`sampleBlocks` blocks spread
+    /// evenly over it) says that order-0 coding could not save `minimumSaving` (with a margin for the
+    /// sample's error): sign-and-mantissa planes are then stored raw without counting all of their bytes.
+    /// Blocks rather than a stride, so that the sample touches a few cache lines, not all of them (the
+    /// planes it is for hold independent bytes; structure such as zero runs is looked for separately).
+    /// Smaller planes are always counted in full (false).
     static func looksIncompressible(_ bytes: UnsafeBufferPointer<UInt8>, minimumSaving: Double) -> Bool {
-        let minimumSample = 1 << 14
-        let stride = min(16, bytes.count / minimumSample)
-        guard stride >= 2 else { return false }
-        var sample = BitFieldHistogram(bits: 8)
-        sample.add(UnsafeRawBufferPointer(bytes), elementBytes: 1, shift: 0, every: stride)
-        let sampled = Double(sample.total)
+        let sampleBytes = 1 << 14, sampleBlocks = 32
+        guard bytes.count >= 2 * sampleBytes else { return false }
+        let blockBytes = sampleBytes / sampleBlocks, spacing = bytes.count / sampleBlocks
+        let counter = ByteCounter()
+        for block in 0..<sampleBlocks {
+            counter.add(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[(block * spacing)..<(block * spacing + blockBytes)])))
+        }
+        let sample = BitFieldHistogram(counting: counter)
         // The plug-in estimate runs low by about (symbols - 1) / (2 n ln 2) bits; half a percent of margin
         // more keeps planes near the threshold for the full count.
-        let perSymbol = sample.entropy + 255 / (2 * sampled * log(2))
+        let perSymbol = sample.entropy + 255 / (2 * Double(sampleBytes) * log(2))
         return perSymbol / 8 > 1 - minimumSaving + 0.005
     }
 
