@@ -86,9 +86,10 @@ final class HuffmanTests: XCTestCase {
                     XCTAssertEqual(entry, Huffman.DecodingTables.invalid, "index \(index)")
                     continue
                 }
-                XCTAssertEqual(Int((entry >> 40) & 0xFF), symbols.count, "index \(index)")
-                XCTAssertEqual(Int((entry >> 32) & 0xFF), used, "index \(index)")
-                XCTAssertEqual((0..<symbols.count).map { UInt8(truncatingIfNeeded: entry >> (8 * UInt64($0))) }, symbols, "index \(index)")
+                XCTAssertEqual(Huffman.DecodingTables.count(entry), symbols.count, "index \(index)")
+                XCTAssertEqual(Int(Huffman.DecodingTables.used(entry)), used, "index \(index)")
+                let bytes = Huffman.DecodingTables.symbols(entry)
+                XCTAssertEqual((0..<symbols.count).map { UInt8(truncatingIfNeeded: bytes >> (8 * UInt32($0))) }, symbols, "index \(index)")
             }
         }
     }
