@@ -49,13 +49,16 @@ enum PlaneCodec {
         var best: (encoding: PlaneEncoding, payload: [UInt8])?
         if present > 1 && entropyBytes < limit {
             best = counts.withUnsafeBufferPointer { counts in
+                let ransEstimate = entropyBytes + Double(RANS.overheadBytes(symbols: present))
                 if let lengths = Huffman.codeLengths(counts) {
                     let huffmanSize = Double(Huffman.encodedSize(lengths, counts))
-                    let ransEstimate = entropyBytes + Double(RANS.overheadBytes(symbols: present))
                     if huffmanSize < limit && huffmanSize <= ransEstimate * (1 + huffmanTolerance) {
                         return (.huffman, Huffman.encode(plane, lengths: lengths))
                     }
                 }
+                // rANS needs at least the entropy and its table: where even that saves too little
+                // (near-uniform planes, small ones), it is not worth running.
+                guard ransEstimate < limit else { return nil }
                 let coded = RANS.encode(plane, counts: counts)
                 return Double(coded.count) < limit ? (.rans, coded) : nil
             }
