@@ -97,13 +97,17 @@ else
         have_zipnn=$($PY -c "import zipnn" 2>/dev/null && echo yes || true)
         # Three rounds of all four runs (each codec, one and two threads), each keeping its best: the
         # machine's neighbours come and go over seconds, and any single run could fall into a busy spell.
+        # A pause before each run lets the kernel finish with the memory the previous process freed
+        # (ZipNN's Python process frees hundreds of MB; the run after it was often the slowest).
         declare -A best=()
         keep() { best[$1]=$(( ${2:-0} > ${best[$1]:-0} ? ${2:-0} : ${best[$1]:-0} )); }
         for round in 1 2 3; do
             for threads in 1 2; do
+                sleep 2
                 IFS=$'\t' read -r _ npct c d < <("$BIN/neuzip-bench" "$f" "$threads")
                 keep "nzip c $threads" "$c"; keep "nzip d $threads" "$d"
                 if [ -n "$have_zipnn" ]; then
+                    sleep 2
                     IFS=$'\t' read -r _ zpct c d < <($PY bench/zipnn_bench.py "$f" "$zdtype" "$threads" 2>/dev/null)
                     keep "zipnn c $threads" "$c"; keep "zipnn d $threads" "$d"
                 fi
