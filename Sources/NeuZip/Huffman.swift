@@ -327,7 +327,7 @@ public enum Huffman {
 
         /// Without `multiSymbol` only the one-symbol table is made (`multiple` stays empty).
         init(_ lengths: [UInt8], _ codes: [UInt32], multiSymbol: Bool) {
-            multiple = multiSymbol ? [UInt64](repeating: 0, count: tableSize) : []
+            multiple = multiSymbol ? [UInt64](repeating: Self.invalid, count: tableSize) : []
             single.withUnsafeMutableBufferPointer { single in
                 for symbol in 0..<256 where lengths[symbol] > 0 {
                     let code = Int(codes[symbol] & 0xFFFF), length = Int(lengths[symbol])
@@ -347,9 +347,12 @@ public enum Huffman {
             let symbols = (0..<256).filter { lengths[$0] > 0 }.sorted { lengths[$0] < lengths[$1] }
             let codeOf = symbols.map { Int(codes[$0] & 0xFFFF) }, lengthOf = symbols.map { Int(lengths[$0]) }
             func fill(prefix: Int, used: Int, count: Int, bytes: UInt64) {
-                let entry = count == 0 ? invalid : Self.entry(symbols: bytes, used: used, count: count)
-                var index = prefix
-                while index < tableSize { multiple[index] = entry; index &+= 1 &<< used }
+                // The table starts out invalid everywhere: the empty sequence has nothing to store.
+                if count > 0 {
+                    let entry = Self.entry(symbols: bytes, used: used, count: count)
+                    var index = prefix
+                    while index < tableSize { multiple[index] = entry; index &+= 1 &<< used }
+                }
                 guard count < 4 else { return }
                 for k in symbols.indices {
                     guard used + lengthOf[k] <= maxLength else { break }
