@@ -52,26 +52,6 @@ final class StatisticsTests: XCTestCase {
         }
     }
 
-    /// Pairs counted in one table and summed over the bytes' range give every byte's count; a repeated
-    /// pair (one counter hit again and again) too.
-    func testBytePairCounterMatchesCountingOneByOne() {
-        var generator = TestSupport.SeededGenerator(seed: 6)
-        let narrow: [UInt64] = (0..<5000).map { _ in
-            (0..<8).reduce(0) { word, k in word | UInt64(100 + Int.random(in: 0...40, using: &generator)) << (8 * UInt64(k)) }
-        }
-        let repeated = [UInt64](repeating: 0x6F70_6F70_6F70_6F70, count: 300)
-        for (words, range) in [(narrow, UInt8(100)...UInt8(140)), (repeated, UInt8(0x6F)...UInt8(0x70))] {
-            let pairs = BytePairCounter()
-            words.forEach { pairs.add(pairs: $0) }
-            var counts = [Int](repeating: 0, count: 256), expected = counts
-            pairs.drain(into: &counts, range: range)
-            for word in words {
-                for k in 0..<8 { expected[Int(word >> (8 * UInt64(k)) & 0xFF)] += 1 }
-            }
-            XCTAssertEqual(counts, expected)
-        }
-    }
-
     func testErrorStatistics() {
         var errors = ErrorStatistics()
         let a: [Float] = [3, 4, 0, .nan]
