@@ -20,21 +20,15 @@ enum BytePlanes {
     /// bytes are made (plane 0 is always entropy-coded, so it is always counted; counting it here rather
     /// than in a second pass overlaps the counting with the loads of the input, which come from memory).
     static func split(_ input: UnsafeRawBufferPointer, _ n: Int, _ layout: FloatLayout, _ planes: UnsafeMutablePointer<UInt8>) -> BitFieldHistogram {
-        var histogram = BitFieldHistogram(bits: 8)
-        guard n > 0 else { return histogram }
+        let counter = ByteCounter()
+        guard n > 0 else { return BitFieldHistogram(counting: counter) }
         precondition(n < 1 << 32, "a chunk of at most 2^32 - 1 values")
         let source = input.baseAddress!
         let out = UnsafeMutableRawPointer(planes)
-        // Sixteen bytes of plane 0 at a time: counted in pairs (exponents span a few dozen values), with
-        // their range kept for the pair counter's sums.
-        let pairs = BytePairCounter()
-        var lowest = SIMD16<UInt8>(repeating: 255), highest = SIMD16<UInt8>(repeating: 0)
         @inline(__always) func count(_ bytes: SIMD16<UInt8>) {
             let words = unsafeBitCast(bytes, to: SIMD2<UInt64>.self)
-            pairs.add(pairs: UInt64(littleEndian: words[0]))
-            pairs.add(pairs: UInt64(littleEndian: words[1]))
-            lowest = pointwiseMin(lowest, bytes)
-            highest = pointwiseMax(highest, bytes)
+            counter.add(word: UInt64(littleEndian: words[0]))
+            counter.add(word: UInt64(littleEndian: words[1]))
         }
         var i = 0
         switch layout {
@@ -51,7 +45,7 @@ enum BytePlanes {
                 let v = source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)
                 planes[i] = UInt8(truncatingIfNeeded: v >> 7)
                 planes[n + i] = UInt8(truncatingIfNeeded: (v << 1) & 0xFE | v >> 15)
-                histogram.add(count: 1, field: Int(planes[i]))
+                counter.add(byte: planes[i])
                 i += 1
             }
         case .float16:
@@ -67,7 +61,7 @@ enum BytePlanes {
                 let v = source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)
                 planes[i] = UInt8(truncatingIfNeeded: v >> 8)
                 planes[n + i] = UInt8(truncatingIfNeeded: v)
-                histogram.add(count: 1, field: Int(planes[i]))
+                counter.add(byte: planes[i])
                 i += 1
             }
         default:
@@ -87,16 +81,11 @@ enum BytePlanes {
                 planes[n + i] = UInt8(truncatingIfNeeded: v)
                 planes[2 * n + i] = UInt8(truncatingIfNeeded: v >> 8)
                 planes[3 * n + i] = UInt8(truncatingIfNeeded: (v >> 15) & 0xFE | v >> 31)
-                histogram.add(count: 1, field: Int(planes[i]))
+                counter.add(byte: planes[i])
                 i += 1
             }
         }
-        if n >= 16 {
-            var counts = [Int](repeating: 0, count: 256)
-            pairs.drain(into: &counts, range: lowest.min()...highest.max())
-            for (value, count) in counts.enumerated() where count > 0 { histogram.add(count: count, field: value) }
-        }
-        return histogram
+        return BitFieldHistogram(counting: counter)
     }
 
     /// Joins the planes back into `n` values; `signInLowBit` false reads first-version chunks (the sign
