@@ -168,9 +168,9 @@ public enum Huffman {
         }
 
         /// Appends a `PairCodes` entry.
-        @inline(__always) mutating func putPair(_ entry: UInt64) {
-            accumulator |= UInt64(UInt32(truncatingIfNeeded: entry)) &<< pending
-            pending &+= entry &>> 32
+        @inline(__always) mutating func putPair(_ entry: UInt32) {
+            accumulator |= UInt64(entry & 0xFF_FFFF) &<< pending
+            pending &+= UInt64(entry &>> 24)
         }
 
         /// Stores the accumulator and keeps its incomplete last byte (so at most 7 bits stay pending).
@@ -209,11 +209,11 @@ public enum Huffman {
             var i = 0
             if let pairs {
                 // Two pairs (at most 48 bits) fit beside the at most 7 bits a flush leaves.
-                while i &+ 4 <= count {
+                while i + 4 <= count {
                     writer.putPair(pairs[symbols, i])
-                    writer.putPair(pairs[symbols, i &+ 2])
+                    writer.putPair(pairs[symbols, i + 2])
                     writer.flush()
-                    i &+= 4
+                    i += 4
                 }
             }
             while i < count {
@@ -226,12 +226,11 @@ public enum Huffman {
     }
 
     /// The codes of two consecutive symbols joined, indexed by the two bytes read as one little-endian
-    /// UInt16: first code | second code << first length in the low 32 bits, total length in the high 32
-    /// (halves that the encoder takes without a mask).
+    /// UInt16: first code | second code << first length, in the low 24 bits, total length in the high 8.
     /// Only the pairs of symbols present in the plane are filled (the only ones the encoder reads), so
     /// the table costs the square of the symbol count to build.
     private struct PairCodes {
-        private let table: UnsafeMutablePointer<UInt64>
+        private let table: UnsafeMutablePointer<UInt32>
 
         /// The table for `codes`, or nil when building it would cost more than a sixteenth of coding
         /// `symbols` symbols one at a time (small planes; planes of nearly all 256 byte values).
@@ -243,7 +242,7 @@ public enum Huffman {
                 let code = codes[second] & 0xFFFF, length = codes[second] >> 16
                 for first in present {
                     let firstLength = codes[first] >> 16
-                    table[first | second << 8] = UInt64(codes[first] & 0xFFFF | code << firstLength) | UInt64(firstLength + length) << 32
+                    table[first | second << 8] = (codes[first] & 0xFFFF | code << firstLength) | (firstLength + length) << 24
                 }
             }
         }
@@ -251,7 +250,7 @@ public enum Huffman {
         func deallocate() { table.deallocate() }
 
         /// The joined codes of the symbols at `offset` and `offset + 1` of `source`.
-        @inline(__always) subscript(source: UnsafePointer<UInt8>, offset: Int) -> UInt64 {
+        @inline(__always) subscript(source: UnsafePointer<UInt8>, offset: Int) -> UInt32 {
             table[Int(UInt16(littleEndian: UnsafeRawPointer(source).loadUnaligned(fromByteOffset: offset, as: UInt16.self)))]
         }
     }
