@@ -9,7 +9,7 @@ import Kernels
 /// Quick looks at a byte plane that decide how it is coded: its histogram, whether a sample says it is
 /// incompressible, whether it holds runs of zero bytes.
 enum PlaneProbe {
-    /// The plane's byte counts (Kernels' four-table counter).
+    /// The plane's byte counts (Kernels' `ByteCounter`, through `BitFieldHistogram`).
     static func histogram(_ bytes: UnsafeBufferPointer<UInt8>) -> BitFieldHistogram {
         var histogram = BitFieldHistogram(bits: 8)
         histogram.add(UnsafeRawBufferPointer(bytes), elementBytes: 1, shift: 0)
