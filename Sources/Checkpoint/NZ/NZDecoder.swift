@@ -133,15 +133,17 @@ public final class NZDecoder {
         func flush() throws {
             // Index 0 (claimed first) hands out the previous batch; the other threads decode this one.
             var handOutError: Error?
+            let order = largestFirst(batch.map(\.header.rawLength))
             Parallel.forEach(batch.count + 1, threads: threads) { i in
                 if i == 0 {
                     do { try handOut() } catch { handOutError = error }
                     return
                 }
+                let k = order[i - 1]
                 do {
-                    batch[i - 1].output = try batch[i - 1].payload.withBytes { try Self.decodePayload($0, batch[i - 1].header, fileHeader: fileHeader) }
+                    batch[k].output = try batch[k].payload.withBytes { try Self.decodePayload($0, batch[k].header, fileHeader: fileHeader) }
                 } catch {
-                    batch[i - 1].error = "\(error)"
+                    batch[k].error = "\(error)"
                 }
             }
             if let handOutError { throw handOutError }

@@ -117,11 +117,12 @@ public enum NZEncoder {
         func flush() throws {
             // Index 0 (claimed first) writes the previous batch; the other threads code this one.
             var writeError: Error?
+            let order = largestFirst(batch.map { $0.bytes?.count ?? $0.view.count })
             Parallel.forEach(batch.count + 1, threads: options.threads) { i in
                 if i == 0 {
                     do { try writeCoded() } catch { writeError = error }
                 } else {
-                    encode(&batch[i - 1], options: options, fileHeader: fileHeader)
+                    encode(&batch[order[i - 1]], options: options, fileHeader: fileHeader)
                 }
             }
             if let writeError { throw writeError }

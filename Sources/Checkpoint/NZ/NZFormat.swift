@@ -41,6 +41,12 @@ public enum NZFormat {
     static let batchBytes = 64 << 20
 }
 
+/// The order in which a batch's chunks are claimed by the threads: the largest first, so that the small
+/// ones (tensor tails, small tensors) even out the threads' loads at the batch's end.
+func largestFirst(_ sizes: [Int]) -> [Int] {
+    sizes.indices.sorted { (sizes[$0], $1) > (sizes[$1], $0) }
+}
+
 /// Kinds of record.
 public enum NZRecordKind: UInt8, Sendable {
     case header = 1
