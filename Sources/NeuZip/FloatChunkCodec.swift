@@ -186,7 +186,7 @@ struct LossyFields {
     }
 
     /// Infinity or NaN: kept exactly in the exception list.
-    @inline(__always) func isSpecial(_ value: UInt32) -> Bool { (value &>> mantissaBits) & exponentMask == exponentMask }
+    @inline(__always) func isSpecial(_ value: UInt32) -> Bool { rounding.isSpecial(value) }
 
     @inline(__always) func exponent(of rounded: UInt32) -> UInt8 {
         UInt8(truncatingIfNeeded: (rounded &>> mantissaBits) & exponentMask)

@@ -61,11 +61,12 @@ struct MantissaRounding {
         clear = ~((1 &<< dropped) &- 1)
     }
 
+    /// Infinity or NaN (the exponent field all ones): values that rounding leaves alone.
+    @inline(__always) func isSpecial(_ bits: UInt32) -> Bool { (bits &>> mantissaBits) & exponentMask == exponentMask }
+
     /// Without branches on the value (selects), so that loops over it vectorise.
     @inline(__always) func apply(_ bits: UInt32) -> UInt32 {
-        let special = (bits &>> mantissaBits) & exponentMask == exponentMask
         let rounded = (bits &+ half) & clear
-        let carriedToInfinity = (rounded &>> mantissaBits) & exponentMask == exponentMask
-        return special || dropsNothing ? bits : carriedToInfinity ? bits & clear : rounded
+        return isSpecial(bits) || dropsNothing ? bits : isSpecial(rounded) ? bits & clear : rounded
     }
 }

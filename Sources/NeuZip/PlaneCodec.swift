@@ -64,28 +64,33 @@ enum PlaneCodec {
             }
         }
         let bitsPerByte = entropyBytes * 8 / Double(plane.count)
-        if bitsPerByte > repeatSearchEntropy {
-            let zeroRuns = checkedZeroRuns ?? PlaneProbe.hasZeroRuns(plane)
-            if zeroRuns || bitsPerByte < 8 * (1 - repeatSearchSaving) {
-                // lz4 first: it is fast where it finds nothing, and where it finds no repeats zstd, whose
-                // extra over lz4 is an order-0 stage already tried above, finds none worth having either.
-                func consider(_ encoding: PlaneEncoding, _ coded: [UInt8]?) {
-                    if let coded, Double(coded.count) < limit, coded.count < best?.payload.count ?? plane.count {
-                        best = (encoding, coded)
-                    }
-                }
-                let lz4 = ByteCodec.lz4.compress(UnsafeRawBufferPointer(plane))
-                consider(.lz4, lz4)
-                if zeroRuns || Double(lz4?.count ?? plane.count) < limit {
-                    consider(.zstd, ByteCodec.zstd(level: 1).compress(UnsafeRawBufferPointer(plane)))
-                }
-            }
+        if bitsPerByte > repeatSearchEntropy, let repeats = repeatCoded(plane, zeroRuns: checkedZeroRuns, bitsPerByte: bitsPerByte, limit: limit),
+           repeats.payload.count < best?.payload.count ?? plane.count {
+            best = repeats
         }
         if let best {
             append(best.encoding, best.payload, to: &out)
         } else {
             append(.raw, plane, to: &out)
         }
+    }
+
+    /// lz4 or zstd, whichever is smaller, for a mantissa-like plane with zero runs (checked here if
+    /// `zeroRuns` is nil) or a visibly uneven histogram; nil when neither saves down to `limit` bytes.
+    /// lz4 goes first: it is fast where it finds nothing, and where it finds no repeats zstd, whose extra
+    /// over lz4 is an order-0 stage already tried, finds none worth having either.
+    private static func repeatCoded(_ plane: UnsafeBufferPointer<UInt8>, zeroRuns: Bool?, bitsPerByte: Double,
+                                    limit: Double) -> (encoding: PlaneEncoding, payload: [UInt8])? {
+        let zeroRuns = zeroRuns ?? PlaneProbe.hasZeroRuns(plane)
+        guard zeroRuns || bitsPerByte < 8 * (1 - repeatSearchSaving) else { return nil }
+        var best: (encoding: PlaneEncoding, payload: [UInt8])?
+        let lz4 = ByteCodec.lz4.compress(UnsafeRawBufferPointer(plane))
+        if let lz4, Double(lz4.count) < limit { best = (.lz4, lz4) }
+        if zeroRuns || best != nil, let zstd = ByteCodec.zstd(level: 1).compress(UnsafeRawBufferPointer(plane)),
+           Double(zstd.count) < limit, zstd.count < best?.payload.count ?? plane.count {
+            best = (.zstd, zstd)
+        }
+        return best
     }
 
     private static func append(_ encoding: PlaneEncoding, _ payload: [UInt8], to out: inout [UInt8]) {
