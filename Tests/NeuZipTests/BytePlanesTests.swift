@@ -32,7 +32,7 @@ final class BytePlanesTests: XCTestCase {
                 XCTAssertEqual(histogram.counts, counts, "\(layout) n=\(n) plane 0 counts")
                 guard n > 0 else { continue }
                 var output = [UInt8](repeating: 0, count: input.count)
-                output.withUnsafeMutableBytes { BytePlanes.merge((0..<count).map { UnsafePointer(planes + $0 * n) }, n, layout, $0) }
+                output.withUnsafeMutableBytes { BytePlanes.merge((0..<count).map { UnsafePointer(planes + $0 * n) }, 0..<n, layout, $0) }
                 XCTAssertEqual(output, input, "\(layout) n=\(n) merge")
             }
         }

@@ -76,7 +76,17 @@ final class CodecTests: XCTestCase {
                 }
                 let encoded = input.withUnsafeBytes { FloatChunkCodec.encode($0, layout: layout) }
                 var output = [UInt8](repeating: 0xAA, count: input.count)
-                try encoded.withUnsafeBytes { raw in try output.withUnsafeMutableBytes { try FloatChunkCodec.decode(raw, layout: layout, into: $0) } }
+                // `finished` gets the output in consecutive stretches, from the start to the end.
+                var handed = 0
+                try encoded.withUnsafeBytes { raw in
+                    try output.withUnsafeMutableBytes { output in
+                        try FloatChunkCodec.decode(raw, layout: layout, into: output) { stretch in
+                            XCTAssertEqual(stretch.baseAddress, output.baseAddress! + handed, "\(layout) n=\(n) stretch order")
+                            handed += stretch.count
+                        }
+                    }
+                }
+                XCTAssertEqual(handed, input.count, "\(layout) n=\(n) stretches cover the output")
                 XCTAssertEqual(output, input, "\(layout) n=\(n)")
                 if n == 10001 && layout == .bfloat16 {
                     XCTAssertLessThan(Double(encoded.count) / Double(input.count), 0.70, "BF16 Gaussian weights compress")

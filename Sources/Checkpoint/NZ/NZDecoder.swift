@@ -377,6 +377,7 @@ public final class NZDecoder {
             // Every other codec writes all of it (or throws).
             out = [UInt8](unsafeUninitializedCapacity: header.rawLength) { _, count in count = header.rawLength }
         }
+        var checksum = ChecksumStream(seed: header.checksumSeed(fileHeader: fileHeader))
         try out.withUnsafeMutableBytes { output in
             switch header.codec {
             case .raw: output.copyMemory(from: input)
@@ -387,12 +388,13 @@ public final class NZDecoder {
                 guard let layout = header.floatLayout, header.rawLength % layout.byteWidth == 0 else {
                     throw CodecError("float chunk of \(header.rawLength) bytes")
                 }
-                try FloatChunkCodec.decode(input, layout: layout, into: output)
+                // Hashed as it is made.
+                try FloatChunkCodec.decode(input, layout: layout, into: output) { checksum.add($0) }
+                return
             }
+            checksum.add(UnsafeRawBufferPointer(output))
         }
-        guard out.withUnsafeBytes({ header.checksum(of: $0, fileHeader: fileHeader) }) == header.checksum else {
-            throw CodecError("checksum mismatch")
-        }
+        guard checksum.value() == header.checksum else { throw CodecError("checksum mismatch") }
         return out
     }
 }
