@@ -28,9 +28,9 @@ public enum FloatChunkCodec {
         out.reserveCapacity(1 + count * (5 + n))
         let planes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, count * n))
         defer { planes.deallocate() }
-        let firstPlaneCounts = BytePlanes.split(input, n, layout, planes)
+        let firstPlane = BytePlanes.split(input, n, layout, planes)
         for k in 0..<count {
-            PlaneCodec.encode(UnsafeBufferPointer(start: planes + k * n, count: n), counted: k == 0 ? firstPlaneCounts : nil, into: &out)
+            PlaneCodec.encode(UnsafeBufferPointer(start: planes + k * n, count: n), census: k == 0 ? firstPlane : nil, into: &out)
         }
         return out
     }

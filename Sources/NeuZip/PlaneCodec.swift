@@ -27,42 +27,24 @@ enum PlaneCodec {
     static let repeatSearchEntropy = 6.0
     static let repeatSearchSaving = 0.003
 
-    /// Appends `plane` to `out`, coded as small as the choices above allow; `counted` is its histogram
-    /// when the caller took it already.
-    static func encode(_ plane: UnsafeBufferPointer<UInt8>, counted: BitFieldHistogram? = nil, into out: inout [UInt8]) {
+    /// Appends `plane` to `out`, coded as small as the choices above allow; `census` is what the caller
+    /// counted of it already.
+    static func encode(_ plane: UnsafeBufferPointer<UInt8>, census: PlaneCensus? = nil, into out: inout [UInt8]) {
         // A plane the caller counted is plane 0 (exponents), which is never raw and rarely mantissa-like:
         // its zero-run check waits until the repeat search below needs it.
-        let checkedZeroRuns = counted == nil ? PlaneProbe.hasZeroRuns(plane) : nil
+        let checkedZeroRuns = census == nil ? PlaneProbe.hasZeroRuns(plane) : nil
         if checkedZeroRuns == false && PlaneProbe.looksIncompressible(plane, minimumSaving: minimumSaving) {
             append(.raw, plane, to: &out)
             return
         }
-        let histogram = counted ?? PlaneProbe.histogram(plane)
-        let counts = histogram.counts
-        let present = counts.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
-        if present == 1, let first = plane.first {
+        let (histogram, exact) = census?.histogram(of: plane) ?? (PlaneProbe.histogram(plane), true)
+        if histogram.counts.reduce(0, { $0 + ($1 > 0 ? 1 : 0) }) == 1, let first = plane.first {
             append(.constant, [first], to: &out)
             return
         }
         let limit = Double(plane.count) * (1 - minimumSaving)
         let entropyBytes = histogram.entropy * Double(plane.count) / 8
-        var best: (encoding: PlaneEncoding, payload: [UInt8])?
-        if present > 1 && entropyBytes < limit {
-            best = counts.withUnsafeBufferPointer { counts in
-                let ransEstimate = entropyBytes + Double(RANS.overheadBytes(symbols: present))
-                if let lengths = Huffman.codeLengths(counts) {
-                    let huffmanSize = Double(Huffman.encodedSize(lengths, counts))
-                    if huffmanSize < limit && huffmanSize <= ransEstimate * (1 + huffmanTolerance) {
-                        return (.huffman, Huffman.encode(plane, lengths: lengths))
-                    }
-                }
-                // rANS needs at least the entropy and its table: where even that saves too little
-                // (near-uniform planes, small ones), it is not worth running.
-                guard ransEstimate < limit else { return nil }
-                let coded = RANS.encode(plane, counts: counts)
-                return Double(coded.count) < limit ? (.rans, coded) : nil
-            }
-        }
+        var best = entropyCoded(plane, histogram, exact: exact, limit: limit)
         let bitsPerByte = entropyBytes * 8 / Double(plane.count)
         if bitsPerByte > repeatSearchEntropy, let repeats = repeatCoded(plane, zeroRuns: checkedZeroRuns, bitsPerByte: bitsPerByte, limit: limit),
            repeats.payload.count < best?.payload.count ?? plane.count {
@@ -72,6 +54,32 @@ enum PlaneCodec {
             append(best.encoding, best.payload, to: &out)
         } else {
             append(.raw, plane, to: &out)
+        }
+    }
+
+    /// Huffman, or rANS where that is smaller by more than `huffmanTolerance`; nil when neither codes
+    /// `plane` in `limit` bytes. Counts from a sample (not `exact`) only ever choose Huffman: where they
+    /// favour rANS, the plane is counted exactly and the choice made again, so that a sample's noise does
+    /// not tip close cases to rANS, which decodes several times slower.
+    private static func entropyCoded(_ plane: UnsafeBufferPointer<UInt8>, _ histogram: BitFieldHistogram, exact: Bool,
+                                     limit: Double) -> (encoding: PlaneEncoding, payload: [UInt8])? {
+        let present = histogram.counts.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
+        let entropyBytes = histogram.entropy * Double(plane.count) / 8
+        guard present > 1 && entropyBytes < limit else { return nil }
+        return histogram.counts.withUnsafeBufferPointer { counts in
+            let ransEstimate = entropyBytes + Double(RANS.overheadBytes(symbols: present))
+            if let lengths = Huffman.codeLengths(counts) {
+                let huffmanSize = Double(Huffman.encodedSize(lengths, counts))
+                if huffmanSize < limit && huffmanSize <= ransEstimate * (1 + huffmanTolerance) {
+                    return (.huffman, Huffman.encode(plane, lengths: lengths))
+                }
+            }
+            guard exact else { return entropyCoded(plane, PlaneProbe.histogram(plane), exact: true, limit: limit) }
+            // rANS needs at least the entropy and its table: where even that saves too little
+            // (near-uniform planes, small ones), it is not worth running.
+            guard ransEstimate < limit else { return nil }
+            let coded = RANS.encode(plane, counts: counts)
+            return Double(coded.count) < limit ? (.rans, coded) : nil
         }
     }
 

@@ -23,12 +23,14 @@ final class BytePlanesTests: XCTestCase {
                 let count = BytePlanes.count(layout)
                 let planes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, count * n))
                 defer { planes.deallocate() }
-                let histogram = input.withUnsafeBytes { BytePlanes.split($0, n, layout, planes) }
+                let census = input.withUnsafeBytes { BytePlanes.split($0, n, layout, planes) }
                 for k in 0..<count {
                     XCTAssertEqual(Array(UnsafeBufferPointer(start: planes + k * n, count: n)), expected[k], "\(layout) n=\(n) plane \(k)")
                 }
                 var counts = [Int](repeating: 0, count: 256)
                 for byte in expected[0] { counts[Int(byte)] += 1 }
+                let (histogram, exact) = census.histogram(of: UnsafeBufferPointer(start: planes, count: n))
+                XCTAssertTrue(exact, "\(layout) n=\(n): small planes are counted exactly")
                 XCTAssertEqual(histogram.counts, counts, "\(layout) n=\(n) plane 0 counts")
                 guard n > 0 else { continue }
                 var output = [UInt8](repeating: 0, count: input.count)
