@@ -81,7 +81,6 @@ enum BytePlanes {
                 planes[i] = UInt8(truncatingIfNeeded: v >> 8)
                 planes[n + i] = UInt8(truncatingIfNeeded: v)
                 counter.add(byte: planes[i])
-                if samples { range.add(planes[i]) }
                 i += 1
             }
         default:
@@ -93,8 +92,7 @@ enum BytePlanes {
                 out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v), toByteOffset: n + i, as: SIMD16<UInt8>.self)
                 out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 8), toByteOffset: 2 * n + i, as: SIMD16<UInt8>.self)
                 out.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: (v &>> 15) & 0xFE | v &>> 31), toByteOffset: 3 * n + i, as: SIMD16<UInt8>.self)
-                if samples { range.add(exponents) }
-                if !samples || i & PlaneCensus.sampleMask == 0 { count(exponents) }
+                count(exponents)
                 i += 16
             }
             while i < n {
@@ -104,17 +102,16 @@ enum BytePlanes {
                 planes[2 * n + i] = UInt8(truncatingIfNeeded: v >> 8)
                 planes[3 * n + i] = UInt8(truncatingIfNeeded: (v >> 15) & 0xFE | v >> 31)
                 counter.add(byte: planes[i])
-                if samples { range.add(planes[i]) }
                 i += 1
             }
         }
         return samples ? PlaneCensus(sample: counter, range: range) : PlaneCensus(exactly: counter)
     }
 
-    /// Joins the planes' values at `range` (of `n` values each) back into `output`, at the same
-    /// positions; `signInLowBit` false reads first-version chunks (the sign on top of its byte). Plain
-    /// loops over raw pointers, which the compiler turns into vector code (SIMD types' conversions between
-    /// lane widths are not inlined, and cost more).
+    /// Joins the values at `range` of the planes back into `output`, at the same positions;
+    /// `signInLowBit` false reads first-version chunks (the sign on top of its byte). Plain loops over raw
+    /// pointers, which the compiler turns into vector code (SIMD types' conversions between lane widths
+    /// are not inlined, and cost more).
     static func merge(_ planes: [UnsafePointer<UInt8>], _ range: Range<Int>, _ layout: FloatLayout, _ output: UnsafeMutableRawBufferPointer,
                       signInLowBit: Bool = true) {
         switch layout {

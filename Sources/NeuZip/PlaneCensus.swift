@@ -16,8 +16,8 @@ struct PlaneCensus {
     /// Groups of 16 values at index `i` with `i & sampleMask == 0` are counted: one in eight.
     static let sampleMask = 127
     static let sampleScale = 8
-    /// Values of the range that a sample may miss and still be trusted; more (a range with gaps, as in
-    /// F16's high byte, where the sign splits it) and the plane is counted again.
+    /// Values of the range that a sample may miss and still be trusted; with more (a range with wide
+    /// gaps) the plane is counted again.
     static let maximumUnseen = 16
 
     private let counts: BitFieldHistogram
