@@ -90,10 +90,18 @@ public enum Huffman {
             guard length > 0 else { return 0 }
             let canonical = next[Int(length)]
             next[Int(length)] += 1
-            var reversed = 0
-            for bit in 0..<Int(length) where canonical & (1 << bit) != 0 { reversed |= 1 << (Int(length) - 1 - bit) }
-            return UInt32(reversed) | UInt32(length) << 16
+            return UInt32(reversedBits(canonical, count: Int(length))) | UInt32(length) << 16
         }
+    }
+
+    /// The low `count` bits of `value` in reverse order (swapping halves, then quarters, ... of 16 bits).
+    @inline(__always) static func reversedBits(_ value: Int, count: Int) -> Int {
+        var x = UInt16(truncatingIfNeeded: value)
+        x = x.byteSwapped
+        x = (x & 0xF0F0) >> 4 | (x & 0x0F0F) << 4
+        x = (x & 0xCCCC) >> 2 | (x & 0x3333) << 2
+        x = (x & 0xAAAA) >> 1 | (x & 0x5555) << 1
+        return Int(x >> (16 - count))
     }
 
     // MARK: encoding
