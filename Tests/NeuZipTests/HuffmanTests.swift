@@ -120,4 +120,24 @@ final class HuffmanTests: XCTestCase {
         }
         XCTAssertGreaterThan(detected, 0)
     }
+
+    /// Bit reversal (codes go out least significant bit first) against a bit-by-bit reference.
+    func testReversedBitsMatchesABitByBitReference() {
+        for count in 1...Huffman.maxLength {
+            for value in 0..<(1 << count) {
+                let reference = (0..<count).reduce(0) { reversed, bit in reversed | ((value >> bit) & 1) << (count - 1 - bit) }
+                XCTAssertEqual(Huffman.reversedBits(value, count: count), reference, "\(value) in \(count) bits")
+            }
+        }
+    }
+
+    /// The canonical codes of known lengths, as the format fixes them (deflate's assignment, bit-reversed).
+    func testCanonicalCodesOfKnownLengths() {
+        var lengths = [UInt8](repeating: 0, count: 256)
+        (lengths[10], lengths[20], lengths[30], lengths[40]) = (1, 2, 3, 3)
+        let codes = Huffman.encodingTable(lengths)
+        // Canonical 0, 10, 110, 111, written least significant bit first.
+        let expected: [UInt32] = [0 | 1 << 16, 0b01 | 2 << 16, 0b011 | 3 << 16, 0b111 | 3 << 16]
+        XCTAssertEqual([codes[10], codes[20], codes[30], codes[40]], expected)
+    }
 }
