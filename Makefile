@@ -47,8 +47,8 @@ test-deps:
 # 4-15% faster (shifts by a register count in one instruction, wider vectors). `make PORTABLE=1 build`
 # makes binaries that run on any x86-64.
 ifeq ($(PORTABLE),)
-HOST_CPU_FLAGS := $(shell [ "$$(uname -m)" = x86_64 ] && grep -qw avx2 /proc/cpuinfo && grep -qw bmi2 /proc/cpuinfo && \
-  grep -qw fma /proc/cpuinfo && echo "-Xswiftc -target-cpu -Xswiftc haswell")
+HOST_CPU_FLAGS := $(shell [ "$$(uname -m)" = x86_64 ] && grep -qw avx2 /proc/cpuinfo 2>/dev/null && \
+  grep -qw bmi2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && echo "-Xswiftc -target-cpu -Xswiftc haswell")
 endif
 build: deps
 	for p in $(TOOLS) neuzip-bench; do $(SWIFT) build -c release --static-swift-stdlib $(HOST_CPU_FLAGS) --product $$p || exit 1; done
