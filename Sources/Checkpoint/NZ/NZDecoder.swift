@@ -103,71 +103,65 @@ public final class NZDecoder {
     }
 
     /// Decodes every data record in order (checksums and layout verified) and hands each one's header and
-    /// decoded bytes to `body`, in file order: the original data section, record by record.
+    /// decoded bytes to `body`, in file order: the original data section, record by record. Records are
+    /// read on this thread and decoded on `threads` threads (`OrderedPipeline`); `body` and `progress`
+    /// are called on one thread at a time, in order, not necessarily this one.
     public func decodeRecords(threads: Int = 1, progress: ((Int) -> Void)? = nil,
                               _ body: (NZRecordHeader, UnsafeRawBufferPointer) throws -> Void) throws -> NZScan {
         try beginPass()
         var scan = NZScan()
         scan.summary.tensors = tensors.map { .init(name: $0.name, type: $0.type, shape: $0.shape, originalBytes: $0.byteCount, storedBytes: 0, codecs: []) }
         var layout = LayoutCheck(tensors: tensors, dataStart: dataStart, name: name)
+        let labels = layout
+        // The reading side's position (records read) and the delivering side's (records handed out).
+        var readPosition = originalHeader.count
         var position = originalHeader.count
+        var handedOut = 0
         scan.summary.otherOriginalBytes = originalHeader.count
         progress?(position)
-        var batch: [(header: NZRecordHeader, payload: Payload, output: [UInt8], error: String?)] = []
-        // Decoded and waiting to be handed out: each batch is handed out while the next one is decoded.
-        var decoded = batch
-        // Original bytes of the records read but not yet handed out.
-        var queued = 0
-        func handOut() throws {
-            for (k, item) in decoded.enumerated() {
-                let label = layout.describe(item.header.tensorIndex, recordNumber: scan.recordCount + k)
-                if let error = item.error { throw CheckpointError(file: name, "\(label): \(error)") }
-                try item.output.withUnsafeBytes { try body(item.header, $0) }
-                position += item.output.count
-                queued -= item.output.count
-            }
-            scan.recordCount += decoded.count
-            decoded.removeAll(keepingCapacity: true)
-            progress?(position)
-        }
-        func flush() throws {
-            // Index 0 (claimed first) hands out the previous batch; the other threads decode this one.
-            var handOutError: Error?
-            let order = largestFirst(batch.map(\.header.rawLength))
-            Parallel.forEach(batch.count + 1, threads: threads) { i in
-                if i == 0 {
-                    do { try handOut() } catch { handOutError = error }
-                    return
+        let (fileHeader, mapped, name) = (fileHeader, mapped, name)
+        try withoutActuallyEscaping(body) { body in
+            let pipeline = OrderedPipeline<PendingRecord, DecodedRecord>(
+                threads: threads, window: NZFormat.window(threads: threads),
+                work: { record in
+                    do {
+                        return DecodedRecord(header: record.header, output: .success(try record.payload.withBytes {
+                            try Self.decodePayload($0, record.header, fileHeader: fileHeader)
+                        }), payloadEnd: record.payloadEnd)
+                    } catch {
+                        return DecodedRecord(header: record.header, output: .failure(error), payloadEnd: record.payloadEnd)
+                    }
+                },
+                deliver: { record in
+                    let label = labels.describe(record.header.tensorIndex, recordNumber: handedOut)
+                    let output: [UInt8]
+                    do { output = try record.output.get() } catch { throw CheckpointError(file: name, "\(label): \(error)") }
+                    try output.withUnsafeBytes { try body(record.header, $0) }
+                    position += output.count
+                    handedOut += 1
+                    progress?(position)
+                    // Its payload is decoded: one pass over a large mapped file keeps a small resident set.
+                    mapped?.release(before: record.payloadEnd)
+                })
+            do {
+                while true {
+                    let header = try readRecord()
+                    if header.kind == .end { break }
+                    guard header.kind == .chunk else { throw FormatError("unexpected record kind \(header.kind) after the header") }
+                    try layout.accept(header, at: readPosition)
+                    let payload = try readPayload(header.storedLength)
+                    account(header, in: &scan)
+                    readPosition += header.rawLength
+                    try pipeline.submit(PendingRecord(header: header, payload: payload, payloadEnd: currentPosition))
                 }
-                let k = order[i - 1]
-                do {
-                    batch[k].output = try batch[k].payload.withBytes { try Self.decodePayload($0, batch[k].header, fileHeader: fileHeader) }
-                } catch {
-                    batch[k].error = "\(error)"
-                }
+                try pipeline.finish()
+            } catch {
+                pipeline.cancel()
+                throw (error as? FormatError).map { $0.at(name) as Error } ?? error
             }
-            if let handOutError { throw handOutError }
-            swap(&decoded, &batch)
-            // The payloads read so far are decoded: one pass over a large mapped file keeps a small resident set.
-            mapped?.release(before: currentPosition)
         }
-        let batchLimit = NZFormat.batchChunks(threads: threads, copyingInput: mapped == nil)
+        scan.recordCount = handedOut
         do {
-            var batchBytes = 0
-            while true {
-                let header = try readRecord()
-                if header.kind == .end { break }
-                guard header.kind == .chunk else { throw FormatError("unexpected record kind \(header.kind) after the header") }
-                try layout.accept(header, at: position + queued)
-                let payload = try readPayload(header.storedLength)
-                account(header, in: &scan)
-                batch.append((header, payload, [], nil))
-                batchBytes += header.rawLength
-                queued += header.rawLength
-                if batch.count >= batchLimit || batchBytes >= NZFormat.batchBytes { try flush(); batchBytes = 0 }
-            }
-            try flush()
-            try handOut()
             try layout.finish()
             let footer = try readFooterAndTrailer()
             scan.storedSize = currentPosition
@@ -179,6 +173,21 @@ public final class NZDecoder {
         }
         scan.summary.originalSize = position
         return scan
+    }
+
+    /// A record read and waiting to be decoded.
+    private struct PendingRecord {
+        let header: NZRecordHeader
+        let payload: Payload
+        /// Where its payload ends in the file.
+        let payloadEnd: Int
+    }
+
+    /// A record decoded (or the error that stopped it), waiting to be handed out.
+    private struct DecodedRecord {
+        let header: NZRecordHeader
+        let output: Result<[UInt8], Error>
+        let payloadEnd: Int
     }
 
     /// Reads record headers only (payloads skipped): what `nzip -l` prints.

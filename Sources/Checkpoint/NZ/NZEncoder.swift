@@ -49,7 +49,7 @@ func floatLayout(of type: TensorType) -> FloatLayout? {
 }
 
 /// Compresses a checkpoint into the .nz container, in one pass over its bytes, chunks coded in parallel
-/// in bounded batches.
+/// with a bounded number in flight.
 public enum NZEncoder {
     private struct Job {
         var tensorIndex: UInt32
@@ -89,64 +89,53 @@ public enum NZEncoder {
         progress?(consumed)
 
         var footer = NZFooter(originalSize: 0, entries: [])
-        var batch: [Job] = []
-        var batchBytes = 0
-        // Coded and waiting to be written: each batch is written while the next one is coded.
-        var coded: [Job] = []
         let copyInput = !checkpoint.isRandomAccess
-        func writeCoded() throws {
-            for job in coded {
-                if job.tensorIndex != NZFormat.noTensor {
-                    if footer.entries.last?.tensorIndex != job.tensorIndex {
-                        footer.entries.append(.init(tensorIndex: job.tensorIndex, recordOffset: sink.bytesWritten, recordCount: 0))
-                    }
-                    footer.entries[footer.entries.count - 1].recordCount += 1
-                    summary.tensors[Int(job.tensorIndex)].storedBytes += NZFormat.recordHeaderSize + job.payload.count
-                    summary.tensors[Int(job.tensorIndex)].codecs.insert("\(job.header.codec)")
-                } else {
-                    summary.otherOriginalBytes += job.header.rawLength
-                    summary.otherStoredBytes += NZFormat.recordHeaderSize + job.payload.count
+        // Chunks are read on this thread, coded on `options.threads` threads, and written in order by
+        // one thread at a time (`OrderedPipeline`).
+        func write(_ job: Job) throws {
+            if job.tensorIndex != NZFormat.noTensor {
+                if footer.entries.last?.tensorIndex != job.tensorIndex {
+                    footer.entries.append(.init(tensorIndex: job.tensorIndex, recordOffset: sink.bytesWritten, recordCount: 0))
                 }
-                try sink.write(job.header.serialized())
-                try sink.write(job.payload)
-                consumed += job.header.rawLength
+                footer.entries[footer.entries.count - 1].recordCount += 1
+                summary.tensors[Int(job.tensorIndex)].storedBytes += NZFormat.recordHeaderSize + job.payload.count
+                summary.tensors[Int(job.tensorIndex)].codecs.insert("\(job.header.codec)")
+            } else {
+                summary.otherOriginalBytes += job.header.rawLength
+                summary.otherStoredBytes += NZFormat.recordHeaderSize + job.payload.count
             }
-            coded.removeAll(keepingCapacity: true)
+            try sink.write(job.header.serialized())
+            try sink.write(job.payload)
+            consumed += job.header.rawLength
             progress?(consumed)
         }
-        func flush() throws {
-            // Index 0 (claimed first) writes the previous batch; the other threads code this one.
-            var writeError: Error?
-            let order = largestFirst(batch.map { $0.bytes?.count ?? $0.view.count })
-            Parallel.forEach(batch.count + 1, threads: options.threads) { i in
-                if i == 0 {
-                    do { try writeCoded() } catch { writeError = error }
-                } else {
-                    encode(&batch[order[i - 1]], options: options, fileHeader: fileHeader)
+        try withoutActuallyEscaping(write) { write in
+            let pipeline = OrderedPipeline<Job, Job>(threads: options.threads, window: NZFormat.window(threads: options.threads), work: { job in
+                var job = job
+                encode(&job, options: options, fileHeader: fileHeader)
+                return job
+            }, deliver: write)
+            func add(_ tensorIndex: UInt32, _ type: TensorType?, _ bytes: UnsafeRawBufferPointer) throws {
+                var job = Job(tensorIndex: tensorIndex, type: type, bytes: copyInput ? Array(bytes) : nil, view: bytes)
+                if copyInput { job.view = UnsafeRawBufferPointer(start: nil, count: 0) }
+                try pipeline.submit(job)
+            }
+            do {
+                try checkpoint.streamDataSection(chunkBytes: options.chunkBytes) { segment in
+                    switch segment {
+                    case .tensor(let chunk):
+                        guard !chunk.bytes.isEmpty else { return }
+                        try add(UInt32(chunk.tensorIndex), checkpoint.tensors[chunk.tensorIndex].type, chunk.bytes)
+                    case .gap(let bytes):
+                        try add(NZFormat.noTensor, nil, bytes)
+                    }
                 }
-            }
-            if let writeError { throw writeError }
-            swap(&coded, &batch)
-            batchBytes = 0
-        }
-        func add(_ tensorIndex: UInt32, _ type: TensorType?, _ bytes: UnsafeRawBufferPointer) throws {
-            var job = Job(tensorIndex: tensorIndex, type: type, bytes: copyInput ? Array(bytes) : nil, view: bytes)
-            if copyInput { job.view = UnsafeRawBufferPointer(start: nil, count: 0) }
-            batch.append(job)
-            batchBytes += bytes.count
-            if batch.count >= NZFormat.batchChunks(threads: options.threads, copyingInput: copyInput) || batchBytes >= NZFormat.batchBytes { try flush() }
-        }
-        try checkpoint.streamDataSection(chunkBytes: options.chunkBytes) { segment in
-            switch segment {
-            case .tensor(let chunk):
-                guard !chunk.bytes.isEmpty else { return }
-                try add(UInt32(chunk.tensorIndex), checkpoint.tensors[chunk.tensorIndex].type, chunk.bytes)
-            case .gap(let bytes):
-                try add(NZFormat.noTensor, nil, bytes)
+                try pipeline.finish()
+            } catch {
+                pipeline.cancel()
+                throw error
             }
         }
-        try flush()
-        try writeCoded()
         try sink.write(NZRecordHeader.end.serialized())
         footer.originalSize = consumed
         let footerBytes = footer.serialized()

@@ -28,23 +28,10 @@ public enum NZFormat {
     /// zstd rarely exceeds this ratio on real headers; a record claiming more is refused as a bomb.
     public static let maxHeaderRatio = 4096
 
-    /// Chunks the encoder and decoder code in one parallel batch. Each batch ends in a barrier where the
-    /// threads wait for its slowest chunk, so with several threads long batches waste less (measured on
-    /// BF16, two threads against one: 1.47x with 8 chunks a thread, 1.82x with 32); when the input comes
-    /// through a pipe every chunk of a batch is a copy, and 8 a thread keep streaming's memory small. One
-    /// thread waits for nobody: batches of 2 keep the buffers it has just written in the cache
-    /// (measured: decompression 5-6% faster than with 8).
-    static func batchChunks(threads: Int, copyingInput: Bool) -> Int {
-        (threads <= 1 ? 2 : copyingInput ? 8 : 32) * max(1, threads)
-    }
-    /// A batch also ends once it holds this many original bytes.
-    static let batchBytes = 64 << 20
-}
-
-/// The order in which a batch's chunks are claimed by the threads: the largest first, so that the small
-/// ones (tensor tails, small tensors) even out the threads' loads at the batch's end.
-func largestFirst(_ sizes: [Int]) -> [Int] {
-    sizes.indices.sorted { (sizes[$0], $1) > (sizes[$1], $0) }
+    /// Chunks in flight (read and not yet written out) with several threads (`OrderedPipeline`'s window):
+    /// enough that no thread waits for a slow one, few enough that their buffers are reused while they
+    /// are in the cache, and that streaming through pipes keeps a small memory.
+    static func window(threads: Int) -> Int { 4 * max(1, threads) }
 }
 
 /// Kinds of record.
