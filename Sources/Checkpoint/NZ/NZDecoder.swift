@@ -96,7 +96,7 @@ public final class NZDecoder {
     // MARK: restoring
 
     /// Decodes every record in order, verifying checksums and the layout, and writes the original file to
-    /// `sink` (nil: verify only, as `-t` does). Chunks are decoded in parallel in bounded batches.
+    /// `sink` (nil: verify only, as `-t` does). Chunks are decoded in parallel, a bounded number in flight.
     public func restore(to sink: ByteSink?, threads: Int = 1, progress: ((Int) -> Void)? = nil) throws -> NZScan {
         try sink?.write(originalHeader)
         return try decodeRecords(threads: threads, progress: progress) { _, bytes in try sink?.write(bytes) }
