@@ -14,8 +14,9 @@ import Darwin
 /// to keep two threads busy, and then every chunk's buffers were new to the cache.)
 ///
 /// `submit` and then `finish` (or, on failure, `cancel`) are called from one thread, which also works
-/// and delivers while it waits; `threads - 1` more threads are started. `work` runs concurrently on different items; `deliver` runs on
-/// one thread at a time, in order. With one thread every item is worked and delivered as it is submitted.
+/// and delivers while it waits; `threads - 1` more threads are started. `work` runs concurrently on
+/// different items; `deliver` runs on one thread at a time, in order. With one thread every item is
+/// worked and delivered as it is submitted.
 public final class OrderedPipeline<Item, Output>: @unchecked Sendable {
     private enum Slot {
         case empty

@@ -361,7 +361,7 @@ public enum Huffman {
                 let code: UInt32 = codes[symbol] & 0xFFFF, length = UInt32(lengths[symbol])
                 return UInt32(symbol) | code << 8 | length << 24
             }
-            let shortest = Int(lengths.filter { $0 > 0 }.min() ?? 0)
+            let shortest = Int((present.first ?? 0) >> 24)
             present.withUnsafeBufferPointer { present in
                 let table = multiple.baseAddress!
                 @inline(__always) func store(_ entry: UInt64, from prefix: Int, every step: Int) {

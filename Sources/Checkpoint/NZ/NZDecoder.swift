@@ -124,13 +124,9 @@ public final class NZDecoder {
             let pipeline = OrderedPipeline<PendingRecord, DecodedRecord>(
                 threads: threads, window: NZFormat.window(threads: threads),
                 work: { record in
-                    do {
-                        return DecodedRecord(header: record.header, output: .success(try record.payload.withBytes {
-                            try Self.decodePayload($0, record.header, fileHeader: fileHeader)
-                        }), payloadEnd: record.payloadEnd)
-                    } catch {
-                        return DecodedRecord(header: record.header, output: .failure(error), payloadEnd: record.payloadEnd)
-                    }
+                    DecodedRecord(header: record.header, output: Result {
+                        try record.payload.withBytes { try Self.decodePayload($0, record.header, fileHeader: fileHeader) }
+                    }, payloadEnd: record.payloadEnd)
                 },
                 deliver: { record in
                     let label = labels.describe(record.header.tensorIndex, recordNumber: handedOut)
