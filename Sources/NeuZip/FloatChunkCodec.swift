@@ -3,17 +3,18 @@
 /// mantissa bits fill the others (coded where that helps, raw where not):
 ///
 ///     BF16  plane 0 exponent              plane 1 mantissa (7 bits) | sign
-///     F16   plane 0 sign | exponent | top 2 mantissa bits (the high byte)    plane 1 low byte
+///     F16   plane 0 exponent | top 2 mantissa bits    plane 1 low byte    plane 2 signs, a bit a value
 ///     F32   plane 0 exponent   plane 1 mantissa bits 0-7   plane 2 bits 8-15   plane 3 bits 16-22 | sign
 ///
-/// (F16's exponent has 5 bits, so it is coded jointly with the three bits beside it: never worse than
-/// coding them apart.) Lossless mode restores every bit, NaN payloads and -0 included. Lossy mode first
+/// (F16's exponent has 5 bits, so it is coded jointly with the two mantissa bits beside it, which costs
+/// no more than coding them apart; the sign, incompressible, stays out of it, so that its codes are
+/// shorter and decode faster: see `BytePlanes`.) Lossless mode restores every bit, NaN payloads and -0 included. Lossy mode first
 /// rounds each value to `keptBits` mantissa bits (`FloatLayout.round`), codes the exponent plane and
 /// packs sign and kept bits tightly; infinities and NaN are kept exactly in an exception list.
 ///
-/// Payload: mode (u8: 2 lossless, 1 lossy; 0 is the first version's lossless mode, read but no longer
-/// written, whose sign byte has the sign on top); lossless: the planes in order, each as `PlaneCodec`
-/// writes it; lossy: kept bits (u8), exception count (u32), (index u32, bits u32) per exception, the exponent
+/// Payload: mode (u8: 1 lossy; lossless: 2 for BF16 and F32, 3 for F16, as `BytePlanes.Cut` says, where
+/// also the modes of earlier versions that are read but no longer written are); lossless: the planes in
+/// order, each as `PlaneCodec` writes it; lossy: kept bits (u8), exception count (u32), (index u32, bits u32) per exception, the exponent
 /// plane, the plane of packed (1 + kept)-bit fields (sign above the kept bits, least significant bit first).
 public enum FloatChunkCodec {
     /// Compresses the values of `layout` in `input` (little-endian).
@@ -22,15 +23,17 @@ public enum FloatChunkCodec {
         if let keptBits, keptBits < layout.mantissaBits {
             return encodeLossy(input, n, layout, keptBits)
         }
-        let count = BytePlanes.count(layout)
-        var out: [UInt8] = [2]
+        let cut = BytePlanes.Cut.current(layout)
+        let count = BytePlanes.count(layout, cut)
+        var out: [UInt8] = [cut.rawValue]
         // A plane is coded only when that is smaller than raw: the payload never needs to grow.
         out.reserveCapacity(1 + count * (5 + n))
         let planes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, count * n))
         defer { planes.deallocate() }
         let firstPlane = BytePlanes.split(input, n, layout, planes)
         for k in 0..<count {
-            PlaneCodec.encode(UnsafeBufferPointer(start: planes + k * n, count: n), census: k == 0 ? firstPlane : nil, into: &out)
+            let size = BytePlanes.size(ofPlane: k, layout, cut, values: n)
+            PlaneCodec.encode(UnsafeBufferPointer(start: planes + k * n, count: size), census: k == 0 ? firstPlane : nil, into: &out)
         }
         return out
     }
@@ -47,14 +50,18 @@ public enum FloatChunkCodec {
                               finished: (UnsafeRawBufferPointer) -> Void = { _ in }) throws {
         let n = output.count / layout.byteWidth
         var reader = ByteReader(encoded)
-        switch try reader.byte() {
-        case let mode where mode == 0 || mode == 2:
+        let mode = try reader.byte()
+        if mode == 1 {
+            try decodeLossy(&reader, n, layout, output)
+            finished(UnsafeRawBufferPointer(output))
+        } else if let cut = BytePlanes.Cut(rawValue: mode), cut.fits(layout) {
             // One pass finds where the planes lie. Raw planes are read where they lie in the payload;
             // the others are then decoded into buffers, warming the raw ones into the cache for the merge.
+            let sizes = (0..<BytePlanes.count(layout, cut)).map { BytePlanes.size(ofPlane: $0, layout, cut, values: n) }
             var located: [(raw: UnsafeRawBufferPointer?, start: ByteReader)] = []
-            for _ in 0..<BytePlanes.count(layout) {
+            for size in sizes {
                 let start = reader
-                if n > 0, let raw = try PlaneCodec.rawPlane(&reader, count: n) {
+                if n > 0, let raw = try PlaneCodec.rawPlane(&reader, count: size) {
                     located.append((raw, start))
                 } else {
                     try PlaneCodec.skip(&reader)
@@ -65,27 +72,24 @@ public enum FloatChunkCodec {
             var owned: [UnsafeMutableBufferPointer<UInt8>] = []
             defer { owned.forEach { $0.deallocate() } }
             var planes: [UnsafePointer<UInt8>] = []
-            for plane in located {
+            for (plane, size) in zip(located, sizes) {
                 if let raw = plane.raw {
                     planes.append(raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
                 } else {
-                    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, n))
+                    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, size))
                     owned.append(buffer)
                     var planeReader = plane.start
-                    try PlaneCodec.decode(&planeReader, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<n]), warming: rawPlanes)
+                    try PlaneCodec.decode(&planeReader, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<size]), warming: rawPlanes)
                     planes.append(UnsafePointer(buffer.baseAddress!))
                 }
             }
             for start in stride(from: 0, to: n, by: mergeBlock) {
                 let block = start..<min(n, start + mergeBlock)
-                BytePlanes.merge(planes, block, layout, output, signInLowBit: mode == 2)
+                BytePlanes.merge(planes, block, layout, output, cut: cut)
                 finished(UnsafeRawBufferPointer(rebasing: output[(block.lowerBound * layout.byteWidth)..<(block.upperBound * layout.byteWidth)]))
             }
-        case 1:
-            try decodeLossy(&reader, n, layout, output)
-            finished(UnsafeRawBufferPointer(output))
-        case let mode:
-            throw CodecError("unknown float chunk mode \(mode)")
+        } else {
+            throw CodecError("unknown float chunk mode \(mode) for \(layout.name)")
         }
         guard reader.remaining == 0 else { throw CodecError("\(reader.remaining) unexpected bytes after the planes") }
     }

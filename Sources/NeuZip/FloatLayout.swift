@@ -14,6 +14,16 @@ public struct FloatLayout: Sendable, Equatable {
     public static let bfloat16 = FloatLayout(exponentBits: 8, mantissaBits: 7)
     public static let float16 = FloatLayout(exponentBits: 5, mantissaBits: 10)
 
+    /// The dtype's usual name (BF16, F16, F32), or its field widths for any other layout.
+    public var name: String {
+        switch self {
+        case .bfloat16: return "BF16"
+        case .float16: return "F16"
+        case .float32: return "F32"
+        default: return "E\(exponentBits)M\(mantissaBits)"
+        }
+    }
+
     /// Bytes per element.
     public var byteWidth: Int { (1 + exponentBits + mantissaBits) / 8 }
     var exponentMask: UInt32 { (1 << UInt32(exponentBits)) - 1 }

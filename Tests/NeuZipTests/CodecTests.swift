@@ -95,30 +95,52 @@ final class CodecTests: XCTestCase {
         }
     }
 
-    /// Chunks of the first format version (mode 0: the sign on top of its byte) still decode, bit for
-    /// bit, specials included. Built by hand from man/nz.5's layout, with raw planes.
-    func testFirstVersionChunksStillDecode() throws {
-        for layout in [FloatLayout.bfloat16, .float32] {
+    /// Chunks of earlier format versions still decode, bit for bit, specials included: the first version
+    /// (mode 0: BF16's and F32's sign on top of its byte) and F16 chunks of the second (mode 2: the high
+    /// byte whole, no signs' plane). Built by hand from man/nz.5's layout, with raw planes.
+    func testEarlierVersionChunksStillDecode() throws {
+        for layout in [FloatLayout.bfloat16, .float32, .float16] {
             var input = gaussianBits(1000, layout: layout, seed: 9)
-            let specials: [UInt32] = layout == .float32 ? [0x7FC0_1234, 0xFF80_0000, 0x8000_0000, 0x807F_FFFF] : [0x7FC1, 0xFF80, 0x8000, 0x807F]
+            let specials: [UInt32] = layout == .float32 ? [0x7FC0_1234, 0xFF80_0000, 0x8000_0000, 0x807F_FFFF]
+                : layout == .bfloat16 ? [0x7FC1, 0xFF80, 0x8000, 0x807F] : [0x7E01, 0xFC00, 0x8000, 0x83FF]
             for (k, bits) in specials.enumerated() {
                 for b in 0..<layout.byteWidth { input[k * layout.byteWidth + b] = UInt8(truncatingIfNeeded: bits >> UInt32(8 * b)) }
             }
             let n = input.count / layout.byteWidth
             let values: [UInt32] = (0..<n).map { i in (0..<layout.byteWidth).reduce(0) { $0 | UInt32(input[i * layout.byteWidth + $1]) << UInt32(8 * $1) } }
-            let planes: [[UInt8]] = layout == .bfloat16
-                ? [values.map { UInt8(truncatingIfNeeded: $0 >> 7) }, values.map { UInt8(truncatingIfNeeded: ($0 >> 8) & 0x80 | $0 & 0x7F) }]
-                : [values.map { UInt8(truncatingIfNeeded: $0 >> 23) }, values.map { UInt8(truncatingIfNeeded: $0) }, values.map { UInt8(truncatingIfNeeded: $0 >> 8) },
-                   values.map { UInt8(truncatingIfNeeded: ($0 >> 24) & 0x80 | ($0 >> 16) & 0x7F) }]
-            var chunk: [UInt8] = [0]
-            for plane in planes {
-                chunk.append(PlaneEncoding.raw.rawValue)
-                withUnsafeBytes(of: UInt32(plane.count).littleEndian) { chunk += $0 }
-                chunk += plane
+            let planes: [[UInt8]] = switch layout {
+            case .bfloat16: [values.map { UInt8(truncatingIfNeeded: $0 >> 7) }, values.map { UInt8(truncatingIfNeeded: ($0 >> 8) & 0x80 | $0 & 0x7F) }]
+            case .float16: [values.map { UInt8(truncatingIfNeeded: $0 >> 8) }, values.map { UInt8(truncatingIfNeeded: $0) }]
+            default: [values.map { UInt8(truncatingIfNeeded: $0 >> 23) }, values.map { UInt8(truncatingIfNeeded: $0) }, values.map { UInt8(truncatingIfNeeded: $0 >> 8) },
+                      values.map { UInt8(truncatingIfNeeded: ($0 >> 24) & 0x80 | ($0 >> 16) & 0x7F) }]
             }
-            var output = [UInt8](repeating: 0, count: input.count)
-            try chunk.withUnsafeBytes { raw in try output.withUnsafeMutableBytes { try FloatChunkCodec.decode(raw, layout: layout, into: $0) } }
-            XCTAssertEqual(output, input, "\(layout)")
+            for mode: UInt8 in layout == .float16 ? [0, 2] : [0] {
+                var chunk: [UInt8] = [mode]
+                for plane in planes {
+                    chunk.append(PlaneEncoding.raw.rawValue)
+                    withUnsafeBytes(of: UInt32(plane.count).littleEndian) { chunk += $0 }
+                    chunk += plane
+                }
+                var output = [UInt8](repeating: 0, count: input.count)
+                try chunk.withUnsafeBytes { raw in try output.withUnsafeMutableBytes { try FloatChunkCodec.decode(raw, layout: layout, into: $0) } }
+                XCTAssertEqual(output, input, "\(layout) mode \(mode)")
+            }
+        }
+    }
+
+    /// This version writes F16 chunks with the signs apart (mode 3) and the others in mode 2; mode 3 is
+    /// F16's alone, and a BF16 chunk that claims it is refused, not misread.
+    func testSignsApartAreF16Only() throws {
+        for layout in [FloatLayout.bfloat16, .float16, .float32] {
+            let input = gaussianBits(100, layout: layout, seed: 3)
+            let encoded = input.withUnsafeBytes { FloatChunkCodec.encode($0, layout: layout) }
+            XCTAssertEqual(encoded.first, layout == .float16 ? 3 : 2, "\(layout)")
+        }
+        var chunk = gaussianBits(100, layout: .float16, seed: 3).withUnsafeBytes { FloatChunkCodec.encode($0, layout: .float16) }
+        chunk[0] = 3
+        var output = [UInt8](repeating: 0, count: 200)
+        XCTAssertThrowsError(try chunk.withUnsafeBytes { raw in try output.withUnsafeMutableBytes { try FloatChunkCodec.decode(raw, layout: .bfloat16, into: $0) } }) {
+            XCTAssertTrue("\($0)".contains("mode 3"), "\($0)")
         }
     }
 
