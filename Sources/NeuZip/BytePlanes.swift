@@ -139,20 +139,49 @@ enum BytePlanes {
         return samples ? PlaneCensus(sample: counter, range: range) : PlaneCensus(exactly: counter)
     }
 
+    /// F16 values joined at a time when their signs are apart (`mergeSignApart`).
+    static let stretch = 512
+
     /// Joins the values at `range` of the planes, cut as `cut` says, back into `output`, at the same
-    /// positions. Plain loops over raw pointers, which the compiler turns into vector code (SIMD types'
-    /// conversions between lane widths are not inlined, and cost more).
+    /// positions.
     static func merge(_ planes: [UnsafePointer<UInt8>], _ range: Range<Int>, _ layout: FloatLayout, _ output: UnsafeMutableRawBufferPointer,
                       cut: Cut) {
+        if cut == .signApart {
+            mergeSignApart(planes, range, output)
+        } else {
+            mergeBytes(planes, range, layout, output, cut)
+        }
+    }
+
+    /// F16 with the signs apart, a stretch at a time: the signs are put back into a stretch's high bytes
+    /// in a buffer on the stack, then the bytes are joined; meanwhile the high and low bytes of the
+    /// stretch after the next are asked into the L1 cache (measured: 2-3% faster decompression; the same
+    /// for BF16 and F32 was 3-4% slower).
+    private static func mergeSignApart(_ planes: [UnsafePointer<UInt8>], _ range: Range<Int>, _ output: UnsafeMutableRawBufferPointer) {
+        let (high, low, signs) = (planes[0], planes[1], planes[2])
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: stretch) { scratch in
+            for start in stride(from: range.lowerBound, to: range.upperBound, by: stretch) {
+                let end = min(range.upperBound, start + stretch)
+                for line in stride(from: end + stretch, to: min(range.upperBound, end + 2 * stretch), by: 64) {
+                    cache_prefetch_l1(high + line)
+                    cache_prefetch_l1(low + line)
+                }
+                let signed = withSigns(high, signs, start..<end, scratch.baseAddress!)
+                mergeBytes([UnsafePointer(signed), low], start..<end, .float16, output, .signInLowBit)
+            }
+        }
+    }
+
+    /// The planes at `range` joined, with every byte of a value in one plane or another. Plain loops over
+    /// raw pointers, which the compiler turns into vector code (SIMD types' conversions between lane
+    /// widths are not inlined, and cost more).
+    private static func mergeBytes(_ planes: [UnsafePointer<UInt8>], _ range: Range<Int>, _ layout: FloatLayout,
+                                   _ output: UnsafeMutableRawBufferPointer, _ cut: Cut) {
         switch layout {
         case .float16:
             let high = planes[0], low = planes[1]
             let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: range.upperBound)
-            if cut == .signApart {
-                mergeSignApart(high, low, planes[2], range, out)
-            } else {
-                for i in range { out[i] = UInt16(high[i]) &<< 8 | UInt16(low[i]) }
-            }
+            for i in range { out[i] = UInt16(high[i]) &<< 8 | UInt16(low[i]) }
         case .bfloat16:
             let e = planes[0], s = planes[1]
             let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: range.upperBound)
@@ -192,41 +221,27 @@ enum BytePlanes {
         return two[0] | two[1]
     }
 
-    /// Values of F16 merged at a time by `mergeSignApart`, through a buffer on the stack.
-    static let signedStretch = 512
-
-    /// F16 values at `range` from the high bytes without the sign, the low bytes and the signs' plane.
-    /// The signs are put back into the high bytes first, sixteen at a time, in a small buffer (bit k of a
-    /// 16-bit word of signs, masked in lane k and multiplied by 2^(15 - k), is lane k's sign bit); then
-    /// the plain loop joins the bytes, in vector code. (Joining all three in one loop needs conversions
-    /// from byte to 16-bit lanes, which are not inlined; as a scalar loop it was seven times slower.)
-    private static func mergeSignApart(_ high: UnsafePointer<UInt8>, _ low: UnsafePointer<UInt8>, _ signs: UnsafePointer<UInt8>,
-                                       _ range: Range<Int>, _ out: UnsafeMutablePointer<UInt16>) {
+    /// F16's high bytes at `range` with their signs put back from the signs' plane, written to `scratch`
+    /// (at most `stretch` values); returns where value i's byte is (`scratch - range.lowerBound`). Sixteen
+    /// at a time: bit k of a 16-bit word of signs, masked in lane k and multiplied by 2^(15 - k), is lane
+    /// k's sign bit. (Joining all three planes in one loop needs conversions from byte to 16-bit lanes,
+    /// which are not inlined; as a scalar loop it was seven times slower.)
+    @inline(__always) private static func withSigns(_ high: UnsafePointer<UInt8>, _ signs: UnsafePointer<UInt8>, _ range: Range<Int>,
+                                                    _ scratch: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         let bit = powersOfTwo(), lift = SIMD16<UInt16>(repeating: 1 << 15) &>> SIMD16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: signedStretch) { signed in
-            let buffer = UnsafeMutableRawPointer(signed.baseAddress!)
-            for start in stride(from: range.lowerBound, to: range.upperBound, by: signedStretch) {
-                let end = min(range.upperBound, start + signedStretch)
-                var i = start
-                while i & 15 != 0 && i < end {
-                    signed[i - start] = high[i] | (signs[i &>> 3] &>> UInt8(i & 7) & 1) &<< 7
-                    i += 1
-                }
-                while i + 16 <= end {
-                    let word = UInt16(littleEndian: UnsafeRawPointer(signs + i / 8).loadUnaligned(as: UInt16.self))
-                    let signBytes = SIMD16<UInt8>(truncatingIfNeeded: ((SIMD16(repeating: word) & bit) &* lift) &>> 8)
-                    buffer.storeBytes(of: UnsafeRawPointer(high + i).loadUnaligned(as: SIMD16<UInt8>.self) | signBytes,
-                                      toByteOffset: i - start, as: SIMD16<UInt8>.self)
-                    i += 16
-                }
-                while i < end {
-                    signed[i - start] = high[i] | (signs[i &>> 3] &>> UInt8(i & 7) & 1) &<< 7
-                    i += 1
-                }
-                let top = signed.baseAddress! - start
-                for i in start..<end { out[i] = UInt16(top[i]) &<< 8 | UInt16(low[i]) }
-            }
+        let signed = scratch - range.lowerBound
+        @inline(__always) func scalar(_ i: Int) { signed[i] = high[i] | (signs[i &>> 3] &>> UInt8(i & 7) & 1) &<< 7 }
+        var i = range.lowerBound
+        while i & 15 != 0 && i < range.upperBound { scalar(i); i += 1 }
+        while i + 16 <= range.upperBound {
+            let word = UInt16(littleEndian: UnsafeRawPointer(signs + i / 8).loadUnaligned(as: UInt16.self))
+            let signBytes = SIMD16<UInt8>(truncatingIfNeeded: ((SIMD16(repeating: word) & bit) &* lift) &>> 8)
+            UnsafeMutableRawPointer(signed + i).storeBytes(of: UnsafeRawPointer(high + i).loadUnaligned(as: SIMD16<UInt8>.self) | signBytes,
+                                                           as: SIMD16<UInt8>.self)
+            i += 16
         }
+        while i < range.upperBound { scalar(i); i += 1 }
+        return signed
     }
 
     @inline(__always) private static func rotatedRight(_ x: UInt16) -> UInt16 { x &>> 1 | x &<< 15 }
