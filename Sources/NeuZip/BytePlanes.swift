@@ -49,14 +49,14 @@ enum BytePlanes {
     /// faster with exact counts, 12% with sampled ones; 512 to 4096 bytes ahead did the same).
     static let prefetchDistance = 2048
 
-    /// Writes plane k of `n` values, cut the current way, to `planes + k * n` and returns what it saw of plane 0's bytes, taken
-    /// as they are made (plane 0 is always entropy-coded, so it is always counted; counting it here rather
-    /// than in a second pass overlaps the counting with the loads of the input, which come from memory).
-    /// BF16 exponent planes of `PlaneCensus.sampledMinimum` values or more are counted from a sample: there
-    /// the counting is half the split's work. (F32's exponents are a quarter of its bytes, so counting
-    /// them costs little, and a sample's code is a little longer: 5 KB on the 91 MB MiniLM checkpoint,
-    /// which would cost F32 its lead over ZipNN. F16's high byte holds the sign, so its values do not
-    /// fill one range.)
+    /// Writes plane k of `n` values, cut the current way, to `planes + k * n` and returns what it saw of
+    /// plane 0's bytes, taken as they are made (plane 0 is always entropy-coded, so it is always counted;
+    /// counting it here rather than in a second pass overlaps the counting with the loads of the input,
+    /// which come from memory). BF16 exponent planes of `PlaneCensus.sampledMinimum` values or more are
+    /// counted from a sample: there the counting is half the split's work. (F32's exponents are a quarter
+    /// of its bytes, so counting them costs little, and a sample's code is a little longer: 5 KB on the
+    /// 91 MB MiniLM checkpoint, which would cost F32 its lead over ZipNN. F16 is counted exactly: its
+    /// compression is well ahead of ZipNN's without a sample, which has not been tried on it.)
     static func split(_ input: UnsafeRawBufferPointer, _ n: Int, _ layout: FloatLayout, _ planes: UnsafeMutablePointer<UInt8>) -> PlaneCensus {
         let counter = ByteCounter()
         // (Mutated in the loops, never in a closure: a captured variable is checked for exclusive access
@@ -166,8 +166,7 @@ enum BytePlanes {
                     cache_prefetch_l1(high + line)
                     cache_prefetch_l1(low + line)
                 }
-                let signed = withSigns(high, signs, start..<end, scratch.baseAddress!)
-                mergeBytes([UnsafePointer(signed), low], start..<end, .float16, output, .signInLowBit)
+                joinHalves(UnsafePointer(withSigns(high, signs, start..<end, scratch.baseAddress!)), low, start..<end, output)
             }
         }
     }
@@ -179,9 +178,7 @@ enum BytePlanes {
                                    _ output: UnsafeMutableRawBufferPointer, _ cut: Cut) {
         switch layout {
         case .float16:
-            let high = planes[0], low = planes[1]
-            let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: range.upperBound)
-            for i in range { out[i] = UInt16(high[i]) &<< 8 | UInt16(low[i]) }
+            joinHalves(planes[0], planes[1], range, output)
         case .bfloat16:
             let e = planes[0], s = planes[1]
             let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: range.upperBound)
@@ -204,6 +201,13 @@ enum BytePlanes {
                 }
             }
         }
+    }
+
+    /// 16-bit values at `range` from their high and low bytes.
+    @inline(__always) private static func joinHalves(_ high: UnsafePointer<UInt8>, _ low: UnsafePointer<UInt8>, _ range: Range<Int>,
+                                                     _ output: UnsafeMutableRawBufferPointer) {
+        let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: range.upperBound)
+        for i in range { out[i] = UInt16(high[i]) &<< 8 | UInt16(low[i]) }
     }
 
     /// 2^k in lane k (a function, not a stored constant: a static constant costs a `swift_once` a use).
