@@ -55,43 +55,74 @@ public enum FloatChunkCodec {
             try decodeLossy(&reader, n, layout, output)
             finished(UnsafeRawBufferPointer(output))
         } else if let cut = BytePlanes.Cut(rawValue: mode), cut.fits(layout) {
-            // One pass finds where the planes lie. Raw planes are read where they lie in the payload;
-            // the others are then decoded into buffers, warming the raw ones into the cache for the merge.
-            let sizes = (0..<BytePlanes.count(layout, cut)).map { BytePlanes.size(ofPlane: $0, layout, cut, values: n) }
-            var located: [(raw: UnsafeRawBufferPointer?, start: ByteReader)] = []
-            for size in sizes {
-                let start = reader
-                if n > 0, let raw = try PlaneCodec.rawPlane(&reader, count: size) {
-                    located.append((raw, start))
-                } else {
-                    try PlaneCodec.skip(&reader)
-                    located.append((nil, start))
-                }
-            }
-            let rawPlanes = located.compactMap(\.raw)
-            var owned: [UnsafeMutableBufferPointer<UInt8>] = []
-            defer { owned.forEach { $0.deallocate() } }
-            var planes: [UnsafePointer<UInt8>] = []
-            for (plane, size) in zip(located, sizes) {
-                if let raw = plane.raw {
-                    planes.append(raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
-                } else {
-                    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, size))
-                    owned.append(buffer)
-                    var planeReader = plane.start
-                    try PlaneCodec.decode(&planeReader, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<size]), warming: rawPlanes)
-                    planes.append(UnsafePointer(buffer.baseAddress!))
-                }
-            }
-            for start in stride(from: 0, to: n, by: mergeBlock) {
-                let block = start..<min(n, start + mergeBlock)
-                BytePlanes.merge(planes, block, layout, output, cut: cut)
-                finished(UnsafeRawBufferPointer(rebasing: output[(block.lowerBound * layout.byteWidth)..<(block.upperBound * layout.byteWidth)]))
-            }
+            try decodeLossless(&reader, n, layout, cut, output, finished)
         } else {
             throw CodecError("unknown float chunk mode \(mode) for \(layout.name)")
         }
         guard reader.remaining == 0 else { throw CodecError("\(reader.remaining) unexpected bytes after the planes") }
+    }
+
+    /// The lossless payload after its mode byte. One pass finds where the planes lie; raw planes are
+    /// read where they lie in the payload, and the others are decoded, warming the raw ones into the
+    /// cache for the merge. A coded plane 0 is decoded into the output's own last n bytes, which the
+    /// merge overwrites last (measured: BF16 decompression 3% faster with one thread, 7% with two; a
+    /// buffer of its own took 512 KiB more of the cache a chunk); other coded planes get buffers.
+    private static func decodeLossless(_ reader: inout ByteReader, _ n: Int, _ layout: FloatLayout, _ cut: BytePlanes.Cut,
+                                       _ output: UnsafeMutableRawBufferPointer, _ finished: (UnsafeRawBufferPointer) -> Void) throws {
+        let sizes = (0..<BytePlanes.count(layout, cut)).map { BytePlanes.size(ofPlane: $0, layout, cut, values: n) }
+        var located: [(raw: UnsafeRawBufferPointer?, start: ByteReader)] = []
+        for size in sizes {
+            let start = reader
+            if n > 0, let raw = try PlaneCodec.rawPlane(&reader, count: size) {
+                located.append((raw, start))
+            } else {
+                try PlaneCodec.skip(&reader)
+                located.append((nil, start))
+            }
+        }
+        let rawPlanes = located.compactMap(\.raw)
+        var owned: [UnsafeMutableBufferPointer<UInt8>] = []
+        defer { owned.forEach { $0.deallocate() } }
+        var planes: [UnsafePointer<UInt8>] = []
+        for (k, (plane, size)) in zip(located, sizes).enumerated() {
+            if let raw = plane.raw {
+                planes.append(raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                continue
+            }
+            let target: UnsafeMutableBufferPointer<UInt8>
+            if k == 0, n > 0, let out = output.baseAddress {
+                target = UnsafeMutableBufferPointer(start: (out + (layout.byteWidth - 1) * n).assumingMemoryBound(to: UInt8.self), count: size)
+            } else {
+                let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, size))
+                owned.append(buffer)
+                target = UnsafeMutableBufferPointer(rebasing: buffer[0..<size])
+            }
+            var planeReader = plane.start
+            try PlaneCodec.decode(&planeReader, into: target, warming: rawPlanes)
+            planes.append(UnsafePointer(target.baseAddress!))
+        }
+        for start in stride(from: 0, to: n, by: mergeBlock) {
+            let block = start..<min(n, start + mergeBlock)
+            mergeBelowPlaneZero(planes, block, n, layout, cut, output)
+            finished(UnsafeRawBufferPointer(rebasing: output[(block.lowerBound * layout.byteWidth)..<(block.upperBound * layout.byteWidth)]))
+        }
+    }
+
+    /// Merges `block` in pieces that each write only below the plane-0 bytes they read. With plane 0 in
+    /// the output's last n bytes (value i's byte at (w - 1)n + i, for w bytes a value), a piece [s, e)
+    /// may end where we <= (w - 1)n + s: then its output lies apart from its input, as the merge's vector
+    /// loops check before they run (a piece that overlapped would take their scalar loops). Pieces are
+    /// whole blocks but near the chunk's end, where they halve down to single values, which the merge
+    /// reads before it writes.
+    private static func mergeBelowPlaneZero(_ planes: [UnsafePointer<UInt8>], _ block: Range<Int>, _ n: Int, _ layout: FloatLayout,
+                                            _ cut: BytePlanes.Cut, _ output: UnsafeMutableRawBufferPointer) {
+        let w = layout.byteWidth
+        var piece = block.lowerBound
+        while piece < block.upperBound {
+            let end = min(block.upperBound, max(piece + 1, ((w - 1) * n + piece) / w))
+            BytePlanes.merge(planes, piece..<end, layout, output, cut: cut)
+            piece = end
+        }
     }
 
     // MARK: lossy
