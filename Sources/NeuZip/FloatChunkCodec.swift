@@ -110,10 +110,10 @@ public enum FloatChunkCodec {
 
     /// Merges `block` in pieces that each write only below the plane-0 bytes they read. With plane 0 in
     /// the output's last n bytes (value i's byte at (w - 1)n + i, for w bytes a value), a piece [s, e)
-    /// may end where we <= (w - 1)n + s: then its output lies apart from its input, as the merge's vector
-    /// loops check before they run (a piece that overlapped would take their scalar loops). Pieces are
-    /// whole blocks but near the chunk's end, where they halve down to single values, which the merge
-    /// reads before it writes.
+    /// may end where w * e <= (w - 1)n + s: then its output lies apart from its input, as the merge's
+    /// vector loops check before they run (a piece that overlapped would take their scalar loops).
+    /// Pieces are whole blocks but near the chunk's end, where they halve down to single values, which
+    /// the merge reads before it writes.
     private static func mergeBelowPlaneZero(_ planes: [UnsafePointer<UInt8>], _ block: Range<Int>, _ n: Int, _ layout: FloatLayout,
                                             _ cut: BytePlanes.Cut, _ output: UnsafeMutableRawBufferPointer) {
         let w = layout.byteWidth
