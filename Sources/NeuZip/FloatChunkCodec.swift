@@ -8,14 +8,16 @@
 ///
 /// (F16's exponent has 5 bits, so it is coded jointly with the two mantissa bits beside it, which costs
 /// no more than coding them apart; the sign, incompressible, stays out of it, so that its codes are
-/// shorter and decode faster: see `BytePlanes`.) Lossless mode restores every bit, NaN payloads and -0 included. Lossy mode first
-/// rounds each value to `keptBits` mantissa bits (`FloatLayout.round`), codes the exponent plane and
-/// packs sign and kept bits tightly; infinities and NaN are kept exactly in an exception list.
+/// shorter and decode faster: see `BytePlanes`.) Lossless mode restores every bit, NaN payloads and -0
+/// included. Lossy mode first rounds each value to `keptBits` mantissa bits (`FloatLayout.round`), codes
+/// the exponent plane and packs sign and kept bits tightly; infinities and NaN are kept exactly in an
+/// exception list.
 ///
-/// Payload: mode (u8: 1 lossy; lossless: 2 for BF16 and F32, 3 for F16, as `BytePlanes.Cut` says, where
-/// also the modes of earlier versions that are read but no longer written are); lossless: the planes in
-/// order, each as `PlaneCodec` writes it; lossy: kept bits (u8), exception count (u32), (index u32, bits u32) per exception, the exponent
-/// plane, the plane of packed (1 + kept)-bit fields (sign above the kept bits, least significant bit first).
+/// Payload: mode (u8): 1 lossy; lossless 2 for BF16 and F32, 3 for F16 (`BytePlanes.Cut`, which also
+/// names the earlier versions' modes, read but no longer written). Lossless: the planes in order, each
+/// as `PlaneCodec` writes it. Lossy: kept bits (u8), exception count (u32), (index u32, bits u32) per
+/// exception, the exponent plane, the plane of packed (1 + kept)-bit fields (sign above the kept bits,
+/// least significant bit first).
 public enum FloatChunkCodec {
     /// Compresses the values of `layout` in `input` (little-endian).
     public static func encode(_ input: UnsafeRawBufferPointer, layout: FloatLayout, keptBits: Int? = nil) -> [UInt8] {

@@ -501,8 +501,9 @@ public enum Huffman {
         }
     }
 
-    /// Prefetches the companion buffers of `decode` a cache line a round, at the same offset in each: a
-    /// round yields about 60 symbols, so the lines arrive at about the pace the planes are decoded.
+    /// Prefetches the companion buffers of `decode` a cache line a round, at the same offset in each and
+    /// each to its own end (F16's signs' plane is an eighth of its low bytes): a round yields about 60
+    /// symbols, so the lines arrive at about the pace the planes are decoded.
     private struct Warming {
         private let buffers: [UnsafeRawBufferPointer]
         private var offset = 0
@@ -510,12 +511,12 @@ public enum Huffman {
 
         init(_ buffers: [UnsafeRawBufferPointer]) {
             self.buffers = buffers.filter { $0.count > 0 }
-            end = self.buffers.map(\.count).min() ?? 0
+            end = self.buffers.map(\.count).max() ?? 0
         }
 
         @inline(__always) mutating func next() {
             guard offset < end else { return }
-            for buffer in buffers { cache_prefetch_l2(buffer.baseAddress! + offset) }
+            for buffer in buffers where offset < buffer.count { cache_prefetch_l2(buffer.baseAddress! + offset) }
             offset &+= 64
         }
     }
