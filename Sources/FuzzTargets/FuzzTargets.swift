@@ -53,10 +53,11 @@ public enum FuzzTargets {
     }
 
     /// The input as a NeuZip float chunk and as a rANS and a Huffman stream, for every layout and a size taken from the
-    /// first bytes.
+    /// first bytes: 12 bits, times 32 when bit 4 of the second byte is set, so that planes large enough for the
+    /// Huffman decoder's multi-symbol loop (`Huffman.multiSymbolMinimum`) are fuzzed too.
     public static func entropyDecoder(_ data: UnsafeRawBufferPointer) {
         guard data.count >= 2 else { return }
-        let count = Int(data[0]) << 4 | Int(data[1] & 15)
+        let count = (Int(data[0]) << 4 | Int(data[1] & 15)) << (data[1] & 0x10 != 0 ? 5 : 0)
         let payload = UnsafeRawBufferPointer(rebasing: data[2...])
         for layout in [FloatLayout.bfloat16, .float16, .float32] {
             var output = [UInt8](repeating: 0, count: count * layout.byteWidth)

@@ -1,7 +1,7 @@
 /// Canonical Huffman coding of a byte plane, built for decoding speed. Code lengths are limited to
-/// `maxLength` (12) bits, so one lookup of the next 12 bits of a stream yields up to four whole symbols
-/// (trained weights' exponents average under 3 bits a symbol, so a lookup usually yields three or four),
-/// and the plane is cut into four quarters coded as independent streams that the decoder advances in
+/// `maxLength` (12) bits, so one lookup of the next 12 or 13 bits of a stream yields several whole
+/// symbols (trained weights' exponents average under 3 bits a symbol, so a lookup usually yields three or
+/// four; `DecodingTables` in HuffmanTables.swift), and the plane is cut into four quarters coded as independent streams that the decoder advances in
 /// one interleaved loop, so that their dependency chains overlap. rANS codes closer to the entropy;
 /// Huffman decodes several times faster; `PlaneCodec` chooses between them.
 ///
@@ -295,97 +295,21 @@ public enum Huffman {
         let tables = DecodingTables(lengths, encodingTable(lengths), multiSymbol: n >= multiSymbolMinimum)
         guard let out = output.baseAddress, n > 0 else { return }
         let start = data.baseAddress!
+        var readers = (0..<streams).map { k in
+            StreamReader(next: start + bounds[k].lowerBound, end: start + bounds[k].upperBound,
+                         out: out + segment(k, of: n).lowerBound, outEnd: out + segment(k, of: n).upperBound)
+        }
+        switch tables.multiple {
+        case .none: break
+        case .four(let table): table.withUnsafeBufferPointer { decodeInterleaved(&readers, $0, Warming(companions)) }
+        case .three(let table): table.withUnsafeBufferPointer { decodeInterleaved(&readers, $0, Warming(companions)) }
+        }
         try tables.single.withUnsafeBufferPointer { single in
-            try tables.multiple.withUnsafeBufferPointer { multiple in
-                var readers = (0..<streams).map { k in
-                    StreamReader(next: start + bounds[k].lowerBound, end: start + bounds[k].upperBound,
-                                 out: out + segment(k, of: n).lowerBound, outEnd: out + segment(k, of: n).upperBound)
+            for k in 0..<streams {
+                try readers[k].finish(single)
+                guard readers[k].consumedBytes(from: start + bounds[k].lowerBound) + padding == bounds[k].count else {
+                    throw CodecError("Huffman stream \(k) does not end where its length says")
                 }
-                if !multiple.isEmpty { decodeInterleaved(&readers, multiple, Warming(companions)) }
-                for k in 0..<streams {
-                    try readers[k].finish(single)
-                    guard readers[k].consumedBytes(from: start + bounds[k].lowerBound) + padding == bounds[k].count else {
-                        throw CodecError("Huffman stream \(k) does not end where its length says")
-                    }
-                }
-            }
-        }
-    }
-
-    /// The decoder's lookup tables over the next 12 bits of a stream.
-    struct DecodingTables {
-        /// One symbol: symbol | length << 8 (length 0: no code starts with these bits).
-        var single = [UInt16](repeating: 0, count: tableSize)
-        /// Up to four symbols: bits used (bits 0-5), symbol count (8-15), their bytes (32-63, first in the
-        /// lowest); bits that begin no code get `invalid`, which consumes 12 bits and writes nothing. This
-        /// order costs the fast loop fewest instructions: a shift by the entry itself shifts by the bits
-        /// used (x86 takes a shift's count modulo 64), and the count is the entry's second byte.
-        var multiple: [UInt64]
-
-        static let invalid: UInt64 = entry(symbols: 0, used: maxLength, count: 0)
-
-        @inline(__always) static func entry(symbols: UInt64, used: Int, count: Int) -> UInt64 {
-            UInt64(used) | UInt64(count) &<< 8 | symbols &<< 32
-        }
-
-        @inline(__always) static func used(_ entry: UInt64) -> UInt64 { entry & 63 }
-        @inline(__always) static func count(_ entry: UInt64) -> Int { Int(truncatingIfNeeded: (entry &>> 8) & 0xFF) }
-        @inline(__always) static func symbols(_ entry: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: entry &>> 32) }
-
-        /// Without `multiSymbol` only the one-symbol table is made (`multiple` stays empty).
-        init(_ lengths: [UInt8], _ codes: [UInt32], multiSymbol: Bool) {
-            multiple = multiSymbol ? [UInt64](repeating: Self.invalid, count: tableSize) : []
-            single.withUnsafeMutableBufferPointer { single in
-                for symbol in 0..<256 where lengths[symbol] > 0 {
-                    let code = Int(codes[symbol] & 0xFFFF), length = Int(lengths[symbol])
-                    let entry = UInt16(symbol) | UInt16(length) << 8
-                    var index = code
-                    while index < tableSize { single[index] = entry; index &+= 1 &<< length }
-                }
-                if multiSymbol { multiple.withUnsafeMutableBufferPointer { Self.fillMultiple($0, lengths, codes) } }
-            }
-        }
-
-        /// Fills the four-symbol table by walking the sequences of up to four codes that fit in 12 bits:
-        /// each sequence overwrites the entries that begin with its bits, so every entry ends up with the
-        /// longest sequence that greedy decoding of its 12 bits yields (entries where no code starts stay
-        /// invalid). About five stores per entry, with none of the per-entry decoding loop's branches. The
-        /// walk visits about as many sequences as there are entries, so it reads the codes from one flat
-        /// buffer and stores the sequences that no code can extend (four symbols, or too few bits left: the
-        /// most numerous) without a call each (measured: the table's share of BF16 decompression fell from
-        /// 7% to 5%, and F16's by a quarter).
-        private static func fillMultiple(_ multiple: UnsafeMutableBufferPointer<UInt64>, _ lengths: [UInt8], _ codes: [UInt32]) {
-            // Per present symbol, shortest code first: symbol | code << 8 | length << 24.
-            let bySize: [Int] = (0..<256).filter { lengths[$0] > 0 }.sorted { lengths[$0] < lengths[$1] }
-            let present: [UInt32] = bySize.map { symbol in
-                let code: UInt32 = codes[symbol] & 0xFFFF, length = UInt32(lengths[symbol])
-                return UInt32(symbol) | code << 8 | length << 24
-            }
-            let shortest = Int((present.first ?? 0) >> 24)
-            present.withUnsafeBufferPointer { present in
-                let table = multiple.baseAddress!
-                @inline(__always) func store(_ entry: UInt64, from prefix: Int, every step: Int) {
-                    var index = prefix
-                    while index < tableSize { table[index] = entry; index &+= step }
-                }
-                func fill(prefix: Int, used: Int, count: Int, bytes: UInt64) {
-                    // The table starts out invalid everywhere: the empty sequence has nothing to store.
-                    if count > 0 { store(Self.entry(symbols: bytes, used: used, count: count), from: prefix, every: 1 &<< used) }
-                    for symbol in present {
-                        let length = Int(symbol &>> 24)
-                        guard used &+ length <= maxLength else { break }
-                        let next = prefix | Int(symbol &>> 8 & 0xFFFF) &<< used
-                        let nextBytes = bytes | UInt64(symbol & 0xFF) &<< (8 &* UInt64(count))
-                        if count == 3 || used &+ length &+ shortest > maxLength {
-                            // Sequences that no code can extend (four symbols, or too few bits left) are
-                            // stored here, without a call.
-                            store(Self.entry(symbols: nextBytes, used: used &+ length, count: count &+ 1), from: next, every: 1 &<< (used &+ length))
-                        } else {
-                            fill(prefix: next, used: used &+ length, count: count &+ 1, bytes: nextBytes)
-                        }
-                    }
-                }
-                fill(prefix: 0, used: 0, count: 0, bytes: 0)
             }
         }
     }
@@ -450,7 +374,7 @@ public enum Huffman {
     struct FastStream {
         /// The byte the accumulator was last loaded from.
         var next: UnsafeRawPointer
-        var bits: UInt64 = 1 << 56
+        var bits: UInt64 = 1 << 63
         var out: UnsafeMutablePointer<UInt8>
         let end: UnsafeRawPointer
         let outEnd: UnsafeMutablePointer<UInt8>
@@ -461,28 +385,31 @@ public enum Huffman {
             (next, out, end, outEnd) = (reader.next, reader.out, reader.end, reader.outEnd)
         }
 
-        /// Bits consumed since `next`: the marker was put at bit 56 - (the offset at the last refill).
-        @inline(__always) var consumed: Int { bits.leadingZeroBitCount &- 7 }
+        /// Bits consumed since `next`: a refill puts the marker at bit 63 - (the bit offset it loads from),
+        /// and every bit consumed since moves it one lower.
+        @inline(__always) var consumed: Int { bits.leadingZeroBitCount }
 
-        /// Moves to the byte of the next unread bit and loads 56 - (its bit offset) bits, at least 49
-        /// (four lookups use at most 48), with the marker above them.
+        /// Moves to the byte of the next unread bit and loads 63 - (its bit offset) bits, at least 56
+        /// (four lookups of 13 bits use at most 52), with the marker above them.
         @inline(__always) mutating func refill() {
             let offset = consumed
             next += offset &>> 3
-            bits = (UInt64(littleEndian: next.loadUnaligned(as: UInt64.self)) & (1 << 56 - 1) | 1 << 56) &>> UInt64(offset & 7)
+            bits = (UInt64(littleEndian: next.loadUnaligned(as: UInt64.self)) | 1 << 63) &>> UInt64(offset & 7)
         }
 
-        /// Up to four symbols from one lookup. An entry for bits that begin no code writes none and
-        /// consumes 12 bits: the streams' end check and the chunk checksum reject such data.
-        @inline(__always) mutating func step(_ table: UnsafeBufferPointer<UInt64>) {
-            let entry = table[Int(bits & UInt64(tableSize - 1))]
-            UnsafeMutableRawPointer(out).storeBytes(of: DecodingTables.symbols(entry), as: UInt32.self)
-            out += DecodingTables.count(entry)
-            bits = bits &>> DecodingTables.used(entry)
+        /// Up to `Entry.maxSymbols` symbols from one lookup. An entry for bits that begin no code writes
+        /// none and consumes all the bits it is indexed by: the streams' end check and the chunk checksum
+        /// reject such data.
+        @inline(__always) mutating func step<Entry: MultiSymbolEntry>(_ table: UnsafeBufferPointer<Entry>) {
+            let entry = table[Int(bits & UInt64(1 << Entry.indexBits - 1))]
+            UnsafeMutableRawPointer(out).storeBytes(of: entry.stored, as: UInt32.self)
+            out += entry.count
+            bits = bits &>> entry.shift
         }
 
         /// Rounds (one refill, four lookups) that can run without any check: each writes at most 16
-        /// symbols, and loads 8 bytes at most 7 bytes further on than the last.
+        /// symbols (storing 4 bytes a lookup), and loads 8 bytes at most 7 bytes further on than the last
+        /// (at most 52 bits consumed from a bit offset of at most 7).
         var safeRounds: Int {
             let input = end - next - padding
             return input < 0 ? 0 : min((outEnd - out) / 16, input / 7)
@@ -522,7 +449,8 @@ public enum Huffman {
     }
 
     /// The fast loop: all four streams advance together while none is near the end of its input or output.
-    private static func decodeInterleaved(_ readers: inout [StreamReader], _ table: UnsafeBufferPointer<UInt64>, _ warming: Warming) {
+    private static func decodeInterleaved<Entry: MultiSymbolEntry>(_ readers: inout [StreamReader], _ table: UnsafeBufferPointer<Entry>,
+                                                                    _ warming: Warming) {
         var r0 = FastStream(readers[0]), r1 = FastStream(readers[1]), r2 = FastStream(readers[2]), r3 = FastStream(readers[3])
         var warming = warming
         while true {

@@ -17,15 +17,17 @@ final class HuffmanTests: XCTestCase {
         return decoded
     }
 
-    /// Skewed (exponent-like), uniform and two-symbol data of every size around the four streams' and
-    /// the fast loop's boundaries come back exactly.
+    /// Skewed (exponent-like), wide (24 symbols, about 4.6 bits each: decoded with the three-symbol
+    /// table), uniform and two-symbol data of every size around the four streams' and the fast loop's
+    /// boundaries come back exactly.
     func testRoundTripsEverySizeAndShape() throws {
         var generator = TestSupport.SeededGenerator(seed: 21)
         for n in [2, 3, 4, 5, 7, 8, 15, 16, 17, 63, 64, 65, 100, 1000, 4099, 65537] {
             let skewed: [UInt8] = (0..<n).map { i in i == 0 ? 0 : UInt8(min(255, Int(-log(Double.random(in: 0.0001..<1, using: &generator)) * 3))) }
+            let wide: [UInt8] = (0..<n).map { _ in UInt8.random(in: 40..<64, using: &generator) }
             let uniform: [UInt8] = (0..<n).map { _ in UInt8.random(in: 0...255, using: &generator) }
             let binary: [UInt8] = (0..<n).map { i in i % 7 == 0 ? 9 : 200 }
-            for data in [skewed, uniform, binary] {
+            for data in [skewed, wide, uniform, binary] {
                 guard let encoded = encode(data) else { continue }
                 XCTAssertEqual(try decode(encoded, count: n), data, "n = \(n)")
             }
@@ -59,10 +61,11 @@ final class HuffmanTests: XCTestCase {
         XCTAssertLessThan(bits / entropy, 1.05, "Huffman \(bits) bits vs entropy \(entropy)")
     }
 
-    /// Every entry of the four-symbol table holds what decoding its 12 bits one code at a time yields:
-    /// the longest run of up to four whole codes (and the invalid entry where no code starts), for
-    /// complete and incomplete codes, short and long.
-    func testFourSymbolTableMatchesOneCodeAtATimeDecoding() throws {
+    /// Every entry of both multi-symbol tables holds what decoding its bits one code at a time yields:
+    /// the longest run of whole codes that fits (up to four in 12 bits, or three in 13), and an entry
+    /// that consumes all its bits and writes nothing where no code starts, for complete and incomplete
+    /// codes, short and long.
+    func testMultiSymbolTablesMatchOneCodeAtATimeDecoding() throws {
         var skewed = [UInt8](repeating: 0, count: 256)
         for (s, length) in [1, 2, 3, 5, 5, 6, 7, 8, 9, 10, 11, 12, 12].enumerated() { skewed[100 + s] = UInt8(length) }
         var flat = [UInt8](repeating: 0, count: 256)
@@ -71,27 +74,50 @@ final class HuffmanTests: XCTestCase {
         (incomplete[7], incomplete[8], incomplete[9]) = (2, 3, 12)
         for lengths in [skewed, flat, incomplete] {
             let codes = Huffman.encodingTable(lengths)
-            let tables = Huffman.DecodingTables(lengths, codes, multiSymbol: true)
-            for index in 0..<Huffman.tableSize {
-                var used = 0, symbols: [UInt8] = []
-                while symbols.count < 4 {
-                    let entry = tables.single[(index >> used) & (Huffman.tableSize - 1)]
-                    let length = Int(entry >> 8)
-                    if length == 0 || used + length > Huffman.maxLength { break }
-                    symbols.append(UInt8(entry & 0xFF))
-                    used += length
-                }
-                let entry = tables.multiple[index]
-                if symbols.isEmpty {
-                    XCTAssertEqual(entry, Huffman.DecodingTables.invalid, "index \(index)")
-                    continue
-                }
-                XCTAssertEqual(Huffman.DecodingTables.count(entry), symbols.count, "index \(index)")
-                XCTAssertEqual(Int(Huffman.DecodingTables.used(entry)), used, "index \(index)")
-                let bytes = Huffman.DecodingTables.symbols(entry)
-                XCTAssertEqual((0..<symbols.count).map { UInt8(truncatingIfNeeded: bytes >> (8 * UInt32($0))) }, symbols, "index \(index)")
+            let single = Huffman.DecodingTables(lengths, codes, multiSymbol: false).single
+            let four: [Huffman.FourSymbolEntry] = Huffman.DecodingTables.filled(lengths, codes)
+            let three: [Huffman.ThreeSymbolEntry] = Huffman.DecodingTables.filled(lengths, codes)
+            checkTable(four, single)
+            checkTable(three, single)
+        }
+    }
+
+    private func checkTable<Entry: Huffman.MultiSymbolEntry>(_ table: [Entry], _ single: [UInt16], line: UInt = #line) {
+        XCTAssertEqual(table.count, 1 << Entry.indexBits)
+        for index in table.indices {
+            var used = 0, symbols: [UInt8] = []
+            while symbols.count < Entry.maxSymbols {
+                let entry = single[(index >> used) & (Huffman.tableSize - 1)]
+                let length = Int(entry >> 8)
+                if length == 0 || used + length > Entry.indexBits { break }
+                symbols.append(UInt8(entry & 0xFF))
+                used += length
+            }
+            let entry = table[index]
+            XCTAssertEqual(entry.count, symbols.count, "\(Entry.self) index \(index)", line: line)
+            XCTAssertEqual(Int(entry.shift & 63), symbols.isEmpty ? Entry.indexBits : used, "\(Entry.self) index \(index)", line: line)
+            XCTAssertEqual((0..<symbols.count).map { UInt8(truncatingIfNeeded: entry.stored >> (8 * UInt32($0))) }, symbols,
+                           "\(Entry.self) index \(index)", line: line)
+        }
+    }
+
+    /// The decoder takes the 13-bit three-symbol table for long codes (F16's exponent with two mantissa
+    /// bits, about 4.6 bits a value) and the 12-bit four-symbol one for short codes (BF16's exponent).
+    func testTableShapeFollowsCodeLengths() throws {
+        func shape(_ histogram: [Int: Int]) throws -> String {
+            var counts = [Int](repeating: 0, count: 256)
+            for (symbol, count) in histogram { counts[symbol] = count }
+            let lengths = try XCTUnwrap(counts.withUnsafeBufferPointer { Huffman.codeLengths($0) })
+            switch Huffman.DecodingTables(lengths, Huffman.encodingTable(lengths), multiSymbol: true).multiple {
+            case .none: return "none"
+            case .four: return "four"
+            case .three: return "three"
             }
         }
+        // Geometric: about 2 bits a symbol.
+        XCTAssertEqual(try shape(Dictionary(uniqueKeysWithValues: (0..<12).map { (120 + $0, 1 << (20 - $0)) })), "four")
+        // Nearly flat over 24 symbols: about 4.6 bits a symbol.
+        XCTAssertEqual(try shape(Dictionary(uniqueKeysWithValues: (0..<24).map { (40 + $0, 1000 + 10 * $0) })), "three")
     }
 
     /// Every single-byte change and every truncation of a small stream either throws or decodes to some

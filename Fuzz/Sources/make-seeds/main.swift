@@ -2,6 +2,7 @@
 // Run by `make fuzz-seeds`; the output is committed.
 import Checkpoint
 import Foundation
+import Kernels
 import NeuZip
 
 let root = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "Seeds"
@@ -67,12 +68,18 @@ for (name, source, kept) in [("bf16", "fuzz-safetensors/BF16.safetensors", nil),
         _ = try NZEncoder.compress(Checkpoint.open(root + "/" + source), to: sink, options: NZOptions(keptMantissaBits: kept, chunkBytes: 64))
     }
 }
-// Entropy decoder: two bytes of element count, then a float chunk payload.
-for (name, layout) in [("bf16", FloatLayout.bfloat16), ("f16", .float16), ("f32", .float32)] {
-    let width = layout.byteWidth
-    let raw = try encoded(values, layout == .bfloat16 ? .bf16 : layout == .float16 ? .f16 : .f32)
+// Entropy decoder: two bytes of element count (12 bits, and bit 4 of the second byte: times 32), then a
+// float chunk payload; small chunks, and chunks of 20480 weight-like values, whose coded planes take the
+// Huffman decoder's multi-symbol loop (both table shapes: BF16's exponents and F16's longer codes).
+var gaussian = GaussianStream(seed: 31)
+let weights: [Float] = (0..<20480).map { _ in 0.02 * gaussian.next() }
+for (name, layout, input) in [("bf16", FloatLayout.bfloat16, values), ("f16", .float16, values), ("f32", .float32, values),
+                              ("bf16-large", .bfloat16, weights), ("f16-large", .float16, weights)] {
+    let raw = try encoded(input, layout == .bfloat16 ? .bf16 : layout == .float16 ? .f16 : .f32)
     let payload = raw.withUnsafeBytes { FloatChunkCodec.encode($0, layout: layout) }
-    let count = raw.count / width
-    try Data([UInt8(count >> 4), UInt8(count & 15)] + payload).write(to: URL(fileURLWithPath: folder("fuzz-entropy") + "/\(name).bin"))
+    let count = raw.count / layout.byteWidth
+    let field = count < 4096 ? [UInt8(count >> 4), UInt8(count & 15)] : [UInt8(count >> 9), UInt8((count >> 5) & 15) | 0x10]
+    precondition(count < 4096 || count % 32 == 0)
+    try Data(field + payload).write(to: URL(fileURLWithPath: folder("fuzz-entropy") + "/\(name).bin"))
 }
 print("seeds written under \(root)")
