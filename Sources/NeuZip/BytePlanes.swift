@@ -153,20 +153,24 @@ enum BytePlanes {
         }
     }
 
-    /// F16 with the signs apart, a stretch at a time: the signs are put back into a stretch's high bytes
-    /// in a buffer on the stack, then the bytes are joined; meanwhile the high and low bytes of the
-    /// stretch after the next are asked into the L1 cache (measured: 2-3% faster decompression; the same
-    /// for BF16 and F32 was 3-4% slower).
+    /// F16 with the signs apart, a stretch at a time: a stretch's signs are put in place in 16-bit words
+    /// in a buffer on the stack (`signBits`), then one plain loop, which the compiler vectorises, joins
+    /// them with the high and low bytes (measured: 2-3% faster decompression than putting the signs into
+    /// the high bytes first, then joining those with the low ones); meanwhile the high and low bytes of
+    /// the stretch after the next are asked into the L1 cache (measured: 2-3% faster decompression; the
+    /// same for BF16 and F32 was 3-4% slower).
     private static func mergeSignApart(_ planes: [UnsafePointer<UInt8>], _ range: Range<Int>, _ output: UnsafeMutableRawBufferPointer) {
         let (high, low, signs) = (planes[0], planes[1], planes[2])
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: stretch) { scratch in
+        withUnsafeTemporaryAllocation(of: UInt16.self, capacity: stretch) { scratch in
             for start in stride(from: range.lowerBound, to: range.upperBound, by: stretch) {
                 let end = min(range.upperBound, start + stretch)
                 for line in stride(from: end + stretch, to: min(range.upperBound, end + 2 * stretch), by: 64) {
                     cache_prefetch_l1(high + line)
                     cache_prefetch_l1(low + line)
                 }
-                joinHalves(UnsafePointer(withSigns(high, signs, start..<end, scratch.baseAddress!)), low, start..<end, output)
+                let signed = signBits(signs, start..<end, scratch.baseAddress!)
+                let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: end)
+                for i in start..<end { out[i] = UInt16(high[i]) &<< 8 | UInt16(low[i]) | signed[i] }
             }
         }
     }
@@ -225,26 +229,23 @@ enum BytePlanes {
         return two[0] | two[1]
     }
 
-    /// F16's high bytes at `range` with their signs put back from the signs' plane, written to `scratch`
-    /// (at most `stretch` values); returns where value i's byte is (`scratch - range.lowerBound`). Sixteen
-    /// at a time: bit k of a 16-bit word of signs, masked in lane k and multiplied by 2^(15 - k), is lane
-    /// k's sign bit. (Joining all three planes in one loop needs conversions from byte to 16-bit lanes,
-    /// which are not inlined; as a scalar loop it was seven times slower.)
-    @inline(__always) private static func withSigns(_ high: UnsafePointer<UInt8>, _ signs: UnsafePointer<UInt8>, _ range: Range<Int>,
-                                                    _ scratch: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+    /// The sign bits of F16 values at `range`, each in place in a 16-bit word (bit 15), from the signs'
+    /// plane, written to `scratch` (at most `stretch` values); returns where value i's word is
+    /// (`scratch - range.lowerBound`). Sixteen at a time: bit k of a 16-bit word of signs, masked in lane k
+    /// and multiplied by 2^(15 - k), is lane k's sign bit.
+    @inline(__always) private static func signBits(_ signs: UnsafePointer<UInt8>, _ range: Range<Int>,
+                                                   _ scratch: UnsafeMutablePointer<UInt16>) -> UnsafeMutablePointer<UInt16> {
         let bit = powersOfTwo(), lift = SIMD16<UInt16>(repeating: 1 << 15) &>> SIMD16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
         let signed = scratch - range.lowerBound
-        @inline(__always) func scalar(_ i: Int) { signed[i] = high[i] | (signs[i &>> 3] &>> UInt8(i & 7) & 1) &<< 7 }
+        @inline(__always) func scalar(_ i: Int) { signed[i] = UInt16(signs[i &>> 3] &>> UInt8(i & 7) & 1) &<< 15 }
         var i = range.lowerBound
-        while i & 15 != 0 && i < range.upperBound { scalar(i); i += 1 }
-        while i + 16 <= range.upperBound {
-            let word = UInt16(littleEndian: UnsafeRawPointer(signs + i / 8).loadUnaligned(as: UInt16.self))
-            let signBytes = SIMD16<UInt8>(truncatingIfNeeded: ((SIMD16(repeating: word) & bit) &* lift) &>> 8)
-            UnsafeMutableRawPointer(signed + i).storeBytes(of: UnsafeRawPointer(high + i).loadUnaligned(as: SIMD16<UInt8>.self) | signBytes,
-                                                           as: SIMD16<UInt8>.self)
-            i += 16
+        while i & 15 != 0 && i < range.upperBound { scalar(i); i &+= 1 }
+        while i &+ 16 <= range.upperBound {
+            let word = UInt16(littleEndian: UnsafeRawPointer(signs + (i &>> 3)).loadUnaligned(as: UInt16.self))
+            UnsafeMutableRawPointer(signed + i).storeBytes(of: (SIMD16(repeating: word) & bit) &* lift, as: SIMD16<UInt16>.self)
+            i &+= 16
         }
-        while i < range.upperBound { scalar(i); i += 1 }
+        while i < range.upperBound { scalar(i); i &+= 1 }
         return signed
     }
 
