@@ -1,6 +1,8 @@
-/// The Huffman decoder's lookup tables. A one-symbol table over the next 12 bits (`maxLength`) decodes
-/// streams' tails with every read checked; a multi-symbol table decodes the rest, several whole codes a
-/// lookup. That table comes in two shapes of the same 32 KiB (which stays in the L1 cache):
+/// The Huffman decoder's lookup tables. A multi-symbol table decodes planes of `multiSymbolMinimum`
+/// symbols or more, several whole codes a lookup (near the streams' ends with every lookup checked); a
+/// one-symbol table over the next 12 bits (`maxLength`) decodes smaller planes and the last few symbols
+/// of each stream. The multi-symbol table comes in two shapes of the same 32 KiB (which stays in the L1
+/// cache):
 ///
 /// - `FourSymbolEntry`: 12 bits, up to four symbols, 8 bytes an entry. Best for short codes (BF16 and
 ///   F32 exponents average about 2.6 bits: a lookup yields 3.7 symbols).
@@ -100,7 +102,7 @@ extension Huffman {
         /// the entries whose next bits begin no code short enough (`UncoveredStretches`), and leaves the
         /// rest to its extensions. The walk visits about as many sequences as there are entries, so it
         /// reads the codes from one flat buffer and stores the sequences that cannot be extended without
-        /// a call each (measured: F16 decompression 5% faster than with a walk where every sequence filled
+        /// a call each (measured: F16 decompression 3-7% faster than with a walk where every sequence filled
         /// all its entries and longer ones overwrote them, about four stores an entry).
         static func filled<Entry: MultiSymbolEntry>(_ lengths: [UInt8], _ codes: [UInt32]) -> [Entry] {
             let indexBits = Entry.indexBits, size = 1 << indexBits, last = Entry.maxSymbols - 1
