@@ -182,7 +182,9 @@ enum BytePlanes {
                                    _ output: UnsafeMutableRawBufferPointer, _ cut: Cut) {
         switch layout {
         case .float16:
-            joinHalves(planes[0], planes[1], range, output)
+            let high = planes[0], low = planes[1]
+            let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: range.upperBound)
+            for i in range { out[i] = UInt16(high[i]) &<< 8 | UInt16(low[i]) }
         case .bfloat16:
             let e = planes[0], s = planes[1]
             let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: range.upperBound)
@@ -205,13 +207,6 @@ enum BytePlanes {
                 }
             }
         }
-    }
-
-    /// 16-bit values at `range` from their high and low bytes.
-    @inline(__always) private static func joinHalves(_ high: UnsafePointer<UInt8>, _ low: UnsafePointer<UInt8>, _ range: Range<Int>,
-                                                     _ output: UnsafeMutableRawBufferPointer) {
-        let out = output.baseAddress!.bindMemory(to: UInt16.self, capacity: range.upperBound)
-        for i in range { out[i] = UInt16(high[i]) &<< 8 | UInt16(low[i]) }
     }
 
     /// 2^k in lane k (a function, not a stored constant: a static constant costs a `swift_once` a use).

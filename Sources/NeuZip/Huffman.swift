@@ -1,8 +1,9 @@
 /// Canonical Huffman coding of a byte plane, built for decoding speed. Code lengths are limited to
 /// `maxLength` (12) bits, so one lookup of the next 12 or 13 bits of a stream yields several whole
 /// symbols (trained weights' exponents average under 3 bits a symbol, so a lookup usually yields three or
-/// four; `DecodingTables` in HuffmanTables.swift), and the plane is cut into four quarters coded as independent streams that the decoder advances in
-/// one interleaved loop, so that their dependency chains overlap. rANS codes closer to the entropy;
+/// four; `DecodingTables` in HuffmanTables.swift), and the plane is cut into four quarters coded as
+/// independent streams that the decoder advances in one interleaved loop, so that their dependency
+/// chains overlap. rANS codes closer to the entropy;
 /// Huffman decodes several times faster; `PlaneCodec` chooses between them.
 ///
 /// Layout: the code lengths (first symbol u8, symbol count - 1 u8, then 4 bits a symbol from the first
